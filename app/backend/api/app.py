@@ -1,0 +1,57 @@
+"""FastAPI app factory: security middleware, CORS, error handlers, routers under /api."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from backend import __version__
+from backend.api.errors import install_error_handlers
+from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
+from backend.api.startup import prepare_database
+from backend.config import Settings, get_settings
+from backend.db.engine import get_engine
+from backend.health.router import router as health_router
+from backend.settings.router import router as settings_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, token: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    token = token or settings.api_token or new_token()
+    engine = get_engine(settings.central_db_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_database(engine)  # MigrationFailed propagates: uvicorn refuses to start
+        log.info("API ready (central.db %s)", settings.central_db_path)
+        yield
+
+    app = FastAPI(
+        title="ChatStats",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.token = token
+
+    install_error_handlers(app)
+    app.include_router(health_router, prefix="/api")
+    app.include_router(settings_router, prefix="/api")
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+    app.add_middleware(LoopbackSecurityMiddleware, token=token, allowed_hosts=LOOPBACK_NAMES)
+    return app

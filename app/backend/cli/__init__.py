@@ -1,0 +1,1 @@
+"""The `chatstats` command line: thin commands over services."""

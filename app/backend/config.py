@@ -1,0 +1,73 @@
+"""Settings: one pydantic-settings class, read from CHATSTATS_* variables and an optional .env file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OFFLINE_LLM_MODEL = "chatstats/offline"
+LOCAL_EMBEDDING_MODEL = "chatstats/minilm-l6-v2-int8"
+
+
+def default_data_dir() -> Path:
+    """Where central.db lives when CHATSTATS_DATA_DIR is not set."""
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "ChatStats"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else home / ".local" / "share"
+    return base / "chatstats"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Precedence: environment, then .env, then these defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHATSTATS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    source_chat_db: Path = Field(default_factory=lambda: Path.home() / "Library" / "Messages" / "chat.db")
+    addressbook_dir: Path = Field(
+        default_factory=lambda: Path.home() / "Library" / "Application Support" / "AddressBook"
+    )
+    default_region: str = "US"
+    redis_url: str = ""  # empty: start a private redis-server on a unix socket in the data dir
+    llm_model: str = OFFLINE_LLM_MODEL
+    embedding_model: str = LOCAL_EMBEDDING_MODEL
+    conversation_gap_minutes: int = Field(default=90, ge=1)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port
+    cors_origins: list[str] = Field(default_factory=list)
+    api_token: str = ""  # empty: a fresh random token per launch
+    log_level: str = "INFO"
+
+    @property
+    def central_db_path(self) -> Path:
+        return self.data_dir / "central.db"
+
+    @property
+    def conversation_gap_ms(self) -> int:
+        return self.conversation_gap_minutes * 60_000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and the CLI call this after changing the environment)."""
+    get_settings.cache_clear()
+
+
+def data_dir() -> Path:
+    """The one place that decides where ChatStats keeps its files; creates it when missing."""
+    path = get_settings().data_dir.expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

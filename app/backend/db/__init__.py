@@ -1,0 +1,1 @@
+"""SQLite infrastructure: connections, transactions, migrations. Knows no domain."""

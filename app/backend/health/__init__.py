@@ -1,0 +1,1 @@
+"""Health of the backend and its processes."""

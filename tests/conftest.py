@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_TESTDATA = REPO_ROOT.parent / "shared" / "testdata"
+
+
+@pytest.fixture(scope="session")
+def testdata_dir() -> Path:
+    """Real data captured from macOS (../shared/testdata); skip when this clone has none beside it."""
+    if not SHARED_TESTDATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_TESTDATA} (it sits beside the clone in CI)")
+    return SHARED_TESTDATA
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own data dir, a fresh settings object and no pooled connections."""
+    from backend.config import reset_settings_cache
+    from backend.db.engine import dispose_engines
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("CHATSTATS_DATA_DIR", str(data))
+    monkeypatch.setenv("CHATSTATS_SOURCE_CHAT_DB", str(tmp_path / "no-source" / "chat.db"))
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+    reset_settings_cache()
+    dispose_engines()
+    yield data
+    dispose_engines()
+    reset_settings_cache()
+
+
+@pytest.fixture
+def migrated_engine(isolated_data_dir: Path):
+    """central.db in the test's data dir, migrated to head."""
+    from backend.config import get_settings
+    from backend.db import migrate
+    from backend.db.engine import get_engine
+
+    engine = get_engine(get_settings().central_db_path)
+    migrate.upgrade(engine)
+    return engine
