@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     addressbook_dir: Path = Field(
         default_factory=lambda: Path.home() / "Library" / "Application Support" / "AddressBook"
     )
-    default_region: str = "US"
+    default_region: str | None = None  # ISO region for numbers without a country code; None: the system's
     redis_url: str = ""  # empty: start a private redis-server on a unix socket in the data dir
     llm_model: str = OFFLINE_LLM_MODEL
     embedding_model: str = LOCAL_EMBEDDING_MODEL

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
+from backend.cli.debug import app as debug_app
 from backend.cli.errors import handle_errors
 from backend.config import get_settings
 from backend.logging_setup import configure_logging
 
 app = typer.Typer(help="ChatStats: a live, searchable mirror of your Messages.", no_args_is_help=True)
+app.add_typer(debug_app, name="debug")
 
 
 @app.callback()
@@ -59,5 +62,65 @@ def serve() -> None:
     run_server(get_settings())
 
 
-if __name__ == "__main__":
+@app.command("import")
+@handle_errors
+def import_(
+    source: Path = typer.Option(None, "--source", help="chat.db to import (default: CHATSTATS_SOURCE_CHAT_DB)"),
+    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: beside a demo "
+                                     "source, else CHATSTATS_ADDRESSBOOK_DIR)"),
+    backup: Path = typer.Option(None, "--backup", help="an unencrypted iPhone backup folder (finds sms.db "
+                                "and the address book through Manifest.db)"),
+) -> None:
+    """Mirror a Messages database and its contacts into central.db; prints a JSON summary last."""
+    from backend.cli.progress import progress_reporter
+    from backend.mirror.importer import import_source
+    from backend.source.backup import resolve_backup
+
+    settings = get_settings()
+    iphone_addressbook = None
+    if backup is not None:
+        found = resolve_backup(backup)
+        source, iphone_addressbook = found.sms_db, found.addressbook_db
+    source = source or settings.source_chat_db
+    if addressbook is None and backup is None:
+        beside = source.expanduser().parent / "AddressBook"
+        addressbook = beside if beside.is_dir() else settings.addressbook_dir
+    with progress_reporter() as progress:
+        summary = import_source(settings, source=source, addressbook_dir=addressbook,
+                                iphone_addressbook=iphone_addressbook, progress=progress)
+    print(json.dumps(summary.to_json()))
+
+
+@app.command("demo-source")
+@handle_errors
+def demo_source(
+    out_dir: Path = typer.Argument(..., help="folder to write chat.db, AddressBook/ and Attachments/ into"),
+    messages: int = typer.Option(20_000, min=0), chats: int = typer.Option(40, min=1),
+    contacts: int = typer.Option(150, min=1), seed: int = typer.Option(7),
+) -> None:
+    """Generate a synthetic Messages database and Contacts in Apple's schema; prints a JSON summary."""
+    from backend.source.demo.generator import generate_demo_source
+
+    summary = generate_demo_source(out_dir, messages=messages, chats=chats, contacts=contacts, seed=seed)
+    print(json.dumps(summary.to_json()))
+
+
+@app.command()
+@handle_errors
+def run(
+    demo_messages: int = typer.Option(20_000, help="size of the demo source made when there is no chat.db"),
+) -> None:
+    """The main job: import the Messages database (demo data when there is none), then serve the API."""
+    from backend.cli.serve import serve as run_server
+    from backend.mirror.importer import import_source
+    from backend.mirror.sources import default_source
+
+    settings = get_settings()
+    source, addressbook = default_source(settings, demo_messages=demo_messages)
+    summary = import_source(settings, source=source, addressbook_dir=addressbook)
+    print(json.dumps(summary.to_json()), flush=True)
+    run_server(settings)
+
+
+if __name__ == "__main__":  # python -m backend.cli.main
     app()

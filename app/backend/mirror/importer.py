@@ -1,0 +1,219 @@
+"""`chatstats import`: mirror a chat.db and its AddressBook into central.db, crash-safely.
+
+First import (no messages in the mirror yet): built in a shadow file with fast, unsafe pragmas,
+then made safe (WAL, synced) and renamed over central.db in one atomic step; a crash leaves the
+old file untouched and a stale shadow that the next import deletes. Later imports upsert in one
+IMMEDIATE transaction: a crash rolls back to the previous state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from backend.config import Settings
+from backend.db import migrate
+from backend.db.engine import create_db_engine, dispose_engines, get_engine
+from backend.db.session import fetch_value, session_scope, write_transaction
+from backend.mirror import repo
+from backend.mirror.chats import resolve_chats
+from backend.mirror.people import resolve_people
+from backend.mirror.writer import MirrorWriter, WriteStats
+from backend.source.addressbook import AddressBookUnreadable
+from backend.source.addressbook.reader import merge_contacts, read_contacts
+from backend.source.chatdb.reader import ChatDbReader
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+SHADOW_SUFFIX = ".importing"
+BATCH = 50_000
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    source: str
+    addressbook: str | None
+    mode: str  # "shadow" (first import) or "in_place"
+    seconds: float
+    counts: dict[str, int]
+    written: dict[str, int]
+    max_source_rowid: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"event": "imported", "source": self.source, "addressbook": self.addressbook, "mode": self.mode,
+                "seconds": round(self.seconds, 3), "counts": self.counts, "written": self.written,
+                "max_source_rowid": self.max_source_rowid, "warnings": self.warnings}
+
+
+def _no_progress(_stage: str, _done: int, _total: int) -> None:
+    return None
+
+
+def import_source(
+    settings: Settings,
+    *,
+    source: Path,
+    addressbook_dir: Path | None = None,
+    iphone_addressbook: Path | None = None,
+    progress: Progress = _no_progress,
+) -> ImportSummary:
+    started = time.perf_counter()
+    reader = ChatDbReader.open(source)  # fails before central.db is touched
+    try:
+        warnings: list[str] = []
+        contacts = _read_addressbook(addressbook_dir, iphone_addressbook, settings, warnings)
+        progress("contacts", len(contacts), len(contacts))
+        people = resolve_people(merge_contacts(contacts), reader.handles(), default_region=settings.default_region)
+        key_by_identifier = {value: ident.contact_key for value, ident in people.identifiers.items()}
+        for handle in people.handles:
+            key_by_identifier.setdefault(handle.identifier, handle.contact_key)
+        chats = resolve_chats(reader.chats(), reader.chat_handles(),
+                              handle_key_by_rowid=people.handle_key_by_rowid, key_by_identifier=key_by_identifier)
+        target = settings.central_db_path
+        engine = get_engine(target)
+        migrate.upgrade(engine)
+        with session_scope(engine) as conn:
+            empty = not fetch_value(conn, "SELECT EXISTS (SELECT 1 FROM messages)")
+        total = reader.count_messages()
+        if empty:
+            stats = _import_into_shadow(settings, reader, people, chats, total, progress)
+            mode = "shadow"
+        else:
+            stats = _import_in_place(engine, settings, reader, people, chats, total, progress)
+            mode = "in_place"
+        max_rowid = reader.max_message_rowid()
+    finally:
+        reader.close()
+
+    engine = get_engine(target)
+    with write_transaction(engine) as conn:
+        repo.set_sync_state(conn, "chatdb.source", str(Path(source).expanduser().resolve()))
+        repo.set_sync_state(conn, "chatdb.message_rowid", max_rowid)
+        counts = repo.count_rows(conn)
+        summary = ImportSummary(
+            source=str(source), addressbook=str(addressbook_dir) if addressbook_dir else None, mode=mode,
+            seconds=time.perf_counter() - started, counts=counts, written=stats.to_json(),
+            max_source_rowid=max_rowid, warnings=warnings + _warnings(stats),
+        )
+        repo.set_sync_state(conn, "chatdb.last_import", summary.to_json())
+    log.info("imported %d messages (%s) in %.2f s", counts["messages"], mode, summary.seconds)
+    return summary
+
+
+def _read_addressbook(addressbook_dir, iphone_addressbook, settings: Settings, warnings: list[str]):
+    from backend.source.addressbook.reader import read_iphone_addressbook
+
+    contacts = []
+    try:
+        if addressbook_dir is not None:
+            contacts.extend(read_contacts(Path(addressbook_dir).expanduser(), default_region=settings.default_region))
+        if iphone_addressbook is not None:
+            contacts.extend(read_iphone_addressbook(iphone_addressbook, default_region=settings.default_region))
+    except AddressBookUnreadable as exc:
+        warnings.append(f"contacts not imported: {exc}")
+        log.warning("contacts not imported: %s", exc)
+    return contacts
+
+
+def _warnings(stats: WriteStats) -> list[str]:
+    notes = []
+    if stats.without_chat:
+        notes.append(f"{stats.without_chat} messages reference no chat: kept under 'Messages without a chat'")
+    if stats.without_sender:
+        notes.append(f"{stats.without_sender} messages reference a missing handle: kept with an unknown sender")
+    if stats.undecodable:
+        notes.append(f"{stats.undecodable} message bodies could not be decoded: kept with text NULL, flagged")
+    if stats.undated:
+        notes.append(f"{stats.undated} messages have no date: kept, dated 2001-01-01")
+    if stats.missing_attachment_files:
+        notes.append(f"{stats.missing_attachment_files} attachment files are not on this disk")
+    return notes
+
+
+def _write_all(writer: MirrorWriter, reader: ChatDbReader, people, chats, total: int, progress: Progress) -> None:
+    contact_ids = writer.write_people(people)
+    writer.write_chats(chats, contact_ids, people)
+    progress("messages", 0, total)
+    batch = writer.write_messages(list(reader.messages()))
+    progress("messages", total, total)
+    message_ids = {m[2]: m[0] for m in batch.messages}
+    writer.write_attachments(reader.attachments(), message_id_by_rowid=message_ids)
+    progress("attachments", writer.stats.attachments, writer.stats.attachments)
+    writer.finish()
+    progress("index", 1, 1)
+
+
+def _import_in_place(engine: Engine, settings: Settings, reader, people, chats, total, progress) -> WriteStats:
+    with write_transaction(engine) as conn:
+        writer = MirrorWriter(conn, gap_ms=settings.conversation_gap_ms, bulk=False)
+        _write_all(writer, reader, people, chats, total, progress)
+    return writer.stats
+
+
+def _import_into_shadow(settings: Settings, reader, people, chats, total, progress) -> WriteStats:
+    target = settings.central_db_path
+    shadow = target.with_name(target.name + SHADOW_SUFFIX)
+    for stale in (shadow, Path(f"{shadow}-wal"), Path(f"{shadow}-shm"), Path(f"{shadow}-journal")):
+        stale.unlink(missing_ok=True)
+    dispose_engines()
+    _copy_database(target, shadow)  # keeps settings and anything else already in central.db
+    engine = create_db_engine(shadow)
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute("PRAGMA journal_mode=OFF")
+            raw.execute("PRAGMA synchronous=OFF")
+            raw.execute("PRAGMA cache_size=-262144")
+            raw.execute("PRAGMA temp_store=MEMORY")
+            conn.info["begin_mode"] = "IMMEDIATE"
+            with conn.begin():
+                writer = MirrorWriter(conn, gap_ms=settings.conversation_gap_ms, bulk=True)
+                _write_all(writer, reader, people, chats, total, progress)
+            raw.execute("PRAGMA synchronous=FULL")
+            raw.execute("PRAGMA journal_mode=DELETE")  # a plain file: safe to rename, WAL comes back on open
+    finally:
+        engine.dispose()
+    _fsync(shadow)
+    os.replace(shadow, target)
+    for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    _fsync_dir(target.parent)
+    return writer.stats
+
+
+def _copy_database(source: Path, destination: Path) -> None:
+    src = sqlite3.connect(source)
+    try:
+        src.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        dst = sqlite3.connect(destination)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError:  # some file systems cannot fsync a directory
+        pass
+

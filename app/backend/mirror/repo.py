@@ -1,0 +1,346 @@
+"""SQL that writes the mirror: contacts, handles, chats, messages, reactions, edits, attachments.
+
+Bulk statements take lists of tuples (executemany) in the column order named next to them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from backend.db.clock import now_ms
+from backend.db.session import execute, fetch_one, fetch_value
+from backend.mirror.messages import MESSAGE_FIELDS
+
+
+def _many(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """executemany on the DBAPI connection, inside the caller's transaction (no per-row SQLAlchemy cost)."""
+    conn.connection.driver_connection.executemany(sql, rows)
+
+
+# -- contacts and handles ------------------------------------------------------------------------
+
+def upsert_contacts(conn: Connection, rows: Iterable[tuple]) -> None:
+    """rows: (contact_key, display_name, first_name, last_name, nickname, organization, source_keys_json).
+
+    A name never disappears because one source lacks it: NULLs keep what is there.
+    """
+    now = now_ms()
+    _many(conn, """
+        INSERT INTO contacts (contact_key, display_name, first_name, last_name, nickname, organization,
+                              source_keys, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (contact_key) DO UPDATE SET
+            display_name = coalesce(excluded.display_name, contacts.display_name),
+            first_name = coalesce(excluded.first_name, contacts.first_name),
+            last_name = coalesce(excluded.last_name, contacts.last_name),
+            nickname = coalesce(excluded.nickname, contacts.nickname),
+            organization = coalesce(excluded.organization, contacts.organization),
+            source_keys = excluded.source_keys,
+            merged_into_id = NULL,
+            updated_at = excluded.updated_at
+        WHERE contacts.display_name IS NOT excluded.display_name
+           OR contacts.source_keys IS NOT excluded.source_keys
+           OR contacts.merged_into_id IS NOT NULL
+    """, [(*row, now, now) for row in rows])
+
+
+def contact_ids_by_key(conn: Connection) -> dict[str, int]:
+    rows = conn.exec_driver_sql("SELECT contact_key, id FROM contacts WHERE merged_into_id IS NULL").all()
+    return {key: contact_id for key, contact_id in rows}
+
+
+def identifier_owners(conn: Connection) -> dict[str, int]:
+    """Canonical identifier -> the contact that holds it now."""
+    return dict(conn.exec_driver_sql("SELECT value, contact_id FROM contact_identifiers").all())
+
+
+def upsert_identifiers(conn: Connection, rows: Iterable[tuple]) -> None:
+    """rows: (contact_id, kind, value, from_addressbook)."""
+    _many(conn, """
+        INSERT INTO contact_identifiers (contact_id, kind, value, from_addressbook) VALUES (?, ?, ?, ?)
+        ON CONFLICT (value) DO UPDATE SET contact_id = excluded.contact_id, kind = excluded.kind,
+            from_addressbook = excluded.from_addressbook
+        WHERE contact_identifiers.contact_id IS NOT excluded.contact_id
+           OR contact_identifiers.from_addressbook IS NOT excluded.from_addressbook
+    """, rows)
+
+
+def merge_contact(conn: Connection, *, loser_id: int, winner_id: int) -> None:
+    """Two contacts are one person: every reference moves to the winner; the loser points at it."""
+    params = {"loser": loser_id, "winner": winner_id, "now": now_ms()}
+    for sql in (
+        "UPDATE messages SET sender_contact_id = :winner WHERE sender_contact_id = :loser",
+        "UPDATE reactions SET sender_contact_id = :winner WHERE sender_contact_id = :loser",
+        "UPDATE handles SET contact_id = :winner WHERE contact_id = :loser",
+        "UPDATE contact_identifiers SET contact_id = :winner WHERE contact_id = :loser",
+        """INSERT OR IGNORE INTO chat_participants (chat_id, contact_id, is_active)
+           SELECT chat_id, :winner, is_active FROM chat_participants WHERE contact_id = :loser""",
+        "DELETE FROM chat_participants WHERE contact_id = :loser",
+        "UPDATE contacts SET merged_into_id = :winner WHERE merged_into_id = :loser",
+        "UPDATE contacts SET merged_into_id = :winner, updated_at = :now WHERE id = :loser",
+    ):
+        execute(conn, sql, params)
+
+
+def upsert_handles(conn: Connection, rows: Iterable[tuple]) -> None:
+    """rows: (identifier, service, canonical, person_centric_id, source_rowid, contact_id)."""
+    _many(conn, """
+        INSERT INTO handles (identifier, service, canonical, person_centric_id, source_rowid, contact_id)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (identifier, service) DO UPDATE SET canonical = excluded.canonical,
+            person_centric_id = excluded.person_centric_id, source_rowid = excluded.source_rowid,
+            contact_id = excluded.contact_id
+    """, rows)
+
+
+# -- chats -------------------------------------------------------------------------------------------
+
+def upsert_chats(conn: Connection, rows: Iterable[tuple]) -> None:
+    """rows: (chat_key, is_group, display_name, service)."""
+    now = now_ms()
+    _many(conn, """
+        INSERT INTO chats (chat_key, is_group, display_name, service, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (chat_key) DO UPDATE SET
+            display_name = coalesce(excluded.display_name, chats.display_name),
+            service = coalesce(excluded.service, chats.service),
+            updated_at = excluded.updated_at
+        WHERE chats.display_name IS NOT coalesce(excluded.display_name, chats.display_name)
+    """, [(*row, now, now) for row in rows])
+
+
+def chat_ids_by_key(conn: Connection) -> dict[str, int]:
+    return dict(conn.exec_driver_sql("SELECT chat_key, id FROM chats").all())
+
+
+def chat_source_owners(conn: Connection) -> dict[str, int]:
+    """chat.db chat guid -> the mirror chat it feeds now."""
+    return dict(conn.exec_driver_sql("SELECT source_guid, chat_id FROM chat_sources").all())
+
+
+def upsert_chat_sources(conn: Connection, rows: Iterable[tuple]) -> None:
+    """rows: (source_guid, chat_id, source_rowid, chat_identifier, service, style, display_name, group_id)."""
+    _many(conn, """
+        INSERT INTO chat_sources (source_guid, chat_id, source_rowid, chat_identifier, service, style,
+                                  display_name, group_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (source_guid) DO UPDATE SET chat_id = excluded.chat_id,
+            source_rowid = excluded.source_rowid, display_name = excluded.display_name,
+            group_id = excluded.group_id
+    """, rows)
+
+
+def move_chat(conn: Connection, *, from_chat_id: int, to_chat_id: int) -> None:
+    """Merge one chat into another; the caller re-splits the target's conversations."""
+    params = {"src": from_chat_id, "dst": to_chat_id}
+    for sql in (
+        "UPDATE messages SET chat_id = :dst WHERE chat_id = :src",
+        "UPDATE conversations SET chat_id = :dst WHERE chat_id = :src",
+        "UPDATE chat_sources SET chat_id = :dst WHERE chat_id = :src",
+        """INSERT OR IGNORE INTO chat_participants (chat_id, contact_id, is_active)
+           SELECT :dst, contact_id, is_active FROM chat_participants WHERE chat_id = :src""",
+        "DELETE FROM chats WHERE id = :src",
+    ):
+        execute(conn, sql, params)
+
+
+def ensure_participants(conn: Connection, rows: Iterable[tuple[int, int]]) -> None:
+    """rows: (chat_id, contact_id)."""
+    _many(conn, "INSERT OR IGNORE INTO chat_participants (chat_id, contact_id) VALUES (?, ?)", list(rows))
+
+
+def refresh_chat_stats(conn: Connection, chat_ids: Iterable[int] | None = None) -> None:
+    """Recompute last message, counts and unread counts from the messages (all chats when None)."""
+    only = ""
+    if chat_ids is not None:
+        ids = sorted({int(i) for i in chat_ids})
+        if not ids:
+            return
+        only = f"AND chats.id IN ({','.join(map(str, ids))})"
+    conn.exec_driver_sql(f"""
+        UPDATE chats SET last_message_at = s.last_at, last_message_id = s.last_id, message_count = s.n,
+                         unread_count = s.unread
+        FROM (
+            SELECT chat_id, max(sent_at) AS last_at, count(*) AS n,
+                   sum(is_from_me = 0 AND is_read = 0 AND kind = 'message') AS unread,
+                   (SELECT m2.id FROM messages m2 WHERE m2.chat_id = m.chat_id
+                    ORDER BY m2.sent_at DESC, m2.id DESC LIMIT 1) AS last_id
+            FROM messages m GROUP BY chat_id
+        ) AS s
+        WHERE s.chat_id = chats.id {only}
+    """)
+
+
+# -- messages -------------------------------------------------------------------------------------
+
+_MESSAGE_COLUMNS = ", ".join(MESSAGE_FIELDS)
+_MESSAGE_PLACEHOLDERS = ", ".join("?" * len(MESSAGE_FIELDS))
+_MESSAGE_UPDATES = ", ".join(
+    f"{name} = excluded.{name}" for name in MESSAGE_FIELDS if name not in ("id", "guid", "conversation_id")
+)
+
+
+def insert_messages(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """New messages (ids assigned by the caller), in MESSAGE_FIELDS order."""
+    _many(conn, f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({_MESSAGE_PLACEHOLDERS})", rows)
+
+
+def upsert_messages(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert or refresh messages by guid; conversation_id is left to the re-split."""
+    _many(conn, f"""
+        INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({_MESSAGE_PLACEHOLDERS})
+        ON CONFLICT (guid) DO UPDATE SET {_MESSAGE_UPDATES}
+    """, rows)
+
+
+def message_ids_by_guid(conn: Connection, guids: Sequence[str]) -> dict[str, tuple[int, str | None, int]]:
+    """guid -> (id, text, chat_id) for the guids that exist."""
+    found: dict[str, tuple[int, str | None, int]] = {}
+    for start in range(0, len(guids), 500):
+        chunk = list(guids[start:start + 500])
+        rows = conn.exec_driver_sql(
+            f"SELECT guid, id, text, chat_id FROM messages WHERE guid IN ({','.join('?' * len(chunk))})",
+            tuple(chunk),
+        ).all()
+        found.update({guid: (mid, text, chat_id) for guid, mid, text, chat_id in rows})
+    return found
+
+
+def next_message_id(conn: Connection) -> int:
+    return (fetch_value(conn, "SELECT max(id) FROM messages") or 0) + 1
+
+
+def fts_insert(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """rows: (message_id, text) of messages whose text is new."""
+    _many(conn, "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", rows)
+
+
+def fts_delete(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """rows: (message_id, old_text) of messages whose indexed text changes or goes."""
+    _many(conn, "INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", rows)
+
+
+def fts_rebuild(conn: Connection) -> None:
+    conn.exec_driver_sql("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+
+
+# -- conversations -----------------------------------------------------------------------------------
+
+def insert_conversations(conn: Connection, rows: Sequence[tuple]) -> None:
+    """rows: (id, chat_id, started_at, last_message_at, message_count, updated_at)."""
+    _many(conn, """
+        INSERT INTO conversations (id, chat_id, started_at, last_message_at, message_count, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+    """, rows)
+
+
+def next_conversation_id(conn: Connection) -> int:
+    return (fetch_value(conn, "SELECT max(id) FROM conversations") or 0) + 1
+
+
+def list_chat_timeline(conn: Connection, *, chat_id: int, from_at: int) -> list[tuple[int, int, int | None]]:
+    """(id, sent_at, conversation_id) of a chat's messages from the conversation holding `from_at`."""
+    start = fetch_value(conn, """
+        SELECT coalesce(max(started_at), :from_at) FROM conversations
+        WHERE chat_id = :chat_id AND started_at <= :from_at
+    """, {"chat_id": chat_id, "from_at": from_at})
+    return [tuple(row) for row in conn.exec_driver_sql(
+        "SELECT id, sent_at, conversation_id FROM messages WHERE chat_id = ? AND sent_at >= ? ORDER BY sent_at, id",
+        (chat_id, min(start, from_at)),
+    ).all()]
+
+
+def update_conversation(conn: Connection, *, conversation_id: int, started_at: int, last_message_at: int,
+                        message_count: int, reopen: bool) -> None:
+    execute(conn, """
+        UPDATE conversations SET started_at = :started_at, last_message_at = :last_message_at,
+            message_count = :message_count, updated_at = :now,
+            state = CASE WHEN :reopen THEN 'open' ELSE state END,
+            sealed_at = CASE WHEN :reopen THEN NULL ELSE sealed_at END
+        WHERE id = :id
+    """, {"id": conversation_id, "started_at": started_at, "last_message_at": last_message_at,
+          "message_count": message_count, "now": now_ms(), "reopen": 1 if reopen else 0})
+
+
+def get_conversation(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM conversations WHERE id = :id", {"id": conversation_id})
+
+
+def set_message_conversations(conn: Connection, rows: Sequence[tuple[int, int]]) -> None:
+    """rows: (conversation_id, message_id)."""
+    _many(conn, "UPDATE messages SET conversation_id = ? WHERE id = ?", rows)
+
+
+def delete_empty_conversations(conn: Connection, *, chat_id: int) -> int:
+    return execute(conn, """
+        DELETE FROM conversations WHERE chat_id = :chat_id
+          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id)
+    """, {"chat_id": chat_id})
+
+
+# -- reactions, edits, attachments ---------------------------------------------------------------------
+
+def upsert_reactions(conn: Connection, rows: Sequence[tuple]) -> None:
+    """rows: (target_guid, target_part, message_id, sender_key, sender_contact_id, is_from_me, kind, emoji,
+    source_guid, source_rowid, reacted_at, is_active). An older event never overwrites a newer one."""
+    _many(conn, """
+        INSERT INTO reactions (target_guid, target_part, message_id, sender_key, sender_contact_id, is_from_me,
+                               kind, emoji, source_guid, source_rowid, reacted_at, is_active)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (sender_key, target_guid, target_part, kind, emoji) DO UPDATE SET
+            message_id = coalesce(excluded.message_id, reactions.message_id),
+            sender_contact_id = excluded.sender_contact_id, source_guid = excluded.source_guid,
+            source_rowid = excluded.source_rowid, reacted_at = excluded.reacted_at, is_active = excluded.is_active
+        WHERE (excluded.reacted_at, excluded.source_rowid) >= (reactions.reacted_at, reactions.source_rowid)
+    """, rows)
+
+
+def link_reactions_to_messages(conn: Connection) -> int:
+    """Attach reactions whose target message arrived after them."""
+    return execute(conn, """
+        UPDATE reactions SET message_id = (SELECT id FROM messages WHERE guid = reactions.target_guid)
+        WHERE message_id IS NULL AND EXISTS (SELECT 1 FROM messages WHERE guid = reactions.target_guid)
+    """)
+
+
+def upsert_edits(conn: Connection, rows: Sequence[tuple]) -> None:
+    """rows: (message_id, part, version, text, edited_at)."""
+    _many(conn, """
+        INSERT INTO message_edits (message_id, part, version, text, edited_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (message_id, part, version) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at
+    """, rows)
+
+
+def upsert_attachments(conn: Connection, rows: Sequence[tuple]) -> None:
+    """rows in ATTACHMENT_FIELDS order."""
+    _many(conn, """
+        INSERT INTO attachments (guid, source_rowid, message_id, path, transfer_name, mime_type, uti,
+                                 total_bytes, created_at, is_sticker, file_present)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (guid) DO UPDATE SET source_rowid = excluded.source_rowid,
+            message_id = coalesce(excluded.message_id, attachments.message_id), path = excluded.path,
+            total_bytes = excluded.total_bytes, file_present = excluded.file_present
+    """, rows)
+
+
+# -- sync state -----------------------------------------------------------------------------------------
+
+def get_sync_state(conn: Connection, key: str) -> Any:
+    row = fetch_one(conn, "SELECT value FROM sync_state WHERE key = :key", {"key": key})
+    return json.loads(row["value"]) if row else None
+
+
+def set_sync_state(conn: Connection, key: str, value: Any) -> None:
+    execute(conn, """
+        INSERT INTO sync_state (key, value, updated_at) VALUES (:key, :value, :now)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+    """, {"key": key, "value": json.dumps(value), "now": now_ms()})
+
+
+def count_rows(conn: Connection) -> dict[str, int]:
+    tables = ("contacts", "chats", "messages", "conversations", "reactions", "message_edits", "attachments")
+    return {t: fetch_value(conn, f"SELECT count(*) FROM {t}") for t in tables}

@@ -1,0 +1,29 @@
+"""Which source to mirror: the user's Messages database, else demo data generated in the data dir."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from backend.config import Settings, data_dir
+
+log = logging.getLogger(__name__)
+
+
+def demo_dir() -> Path:
+    return data_dir() / "demo-source"
+
+
+def default_source(settings: Settings, *, demo_messages: int = 20_000) -> tuple[Path, Path | None]:
+    """(chat.db, AddressBook folder): the configured ones when chat.db exists, else a demo source."""
+    chat_db = settings.source_chat_db.expanduser()
+    if chat_db.exists():
+        addressbook = settings.addressbook_dir.expanduser()
+        return chat_db, addressbook if addressbook.is_dir() else None
+    folder = demo_dir()
+    if not (folder / "chat.db").exists():
+        from backend.source.demo.generator import generate_demo_source
+
+        log.info("no Messages database at %s: generating demo data in %s", chat_db, folder)
+        generate_demo_source(folder, messages=demo_messages)
+    return folder / "chat.db", folder / "AddressBook"

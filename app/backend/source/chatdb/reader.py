@@ -1,0 +1,203 @@
+"""Read chat.db (or an iPhone sms.db) read-only, whatever macOS version wrote it.
+
+Columns that an older or newer schema lacks are selected as NULL, so every query returns the
+same tuple shape. Rows come back as plain tuples in the order of the `*_COLUMNS` lists (the
+importer reads hundreds of thousands of them; dict rows would double its time).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from backend.source.errors import (
+    FULL_DISK_ACCESS_HINT,
+    SourceDatabaseCorrupt,
+    SourceDatabaseMissing,
+    SourceDatabaseUnreadable,
+)
+
+log = logging.getLogger(__name__)
+
+MESSAGE_COLUMNS = (
+    "ROWID", "guid", "text", "attributedBody", "handle_id", "date", "date_read", "date_delivered",
+    "is_from_me", "service", "subject", "item_type", "group_action_type", "group_title", "other_handle",
+    "associated_message_guid", "associated_message_type", "associated_message_emoji",
+    "thread_originator_guid", "thread_originator_part", "date_edited", "date_retracted",
+    "message_summary_info", "expressive_send_style_id", "balloon_bundle_id", "is_read",
+    "is_audio_message", "cache_has_attachments",
+)
+HANDLE_COLUMNS = ("ROWID", "id", "service", "person_centric_id", "uncanonicalized_id", "country")
+CHAT_COLUMNS = ("ROWID", "guid", "style", "chat_identifier", "service_name", "display_name", "group_id")
+ATTACHMENT_COLUMNS = (
+    "ROWID", "guid", "filename", "mime_type", "uti", "transfer_name", "total_bytes", "created_date", "is_sticker",
+)
+REQUIRED = {"message": {"ROWID", "guid", "date"}, "handle": {"ROWID", "id"}, "chat": {"ROWID", "guid"}}
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """Open a Messages database without ever writing to it (WAL-aware: no immutable=1)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        if path.parent.exists() and not _listable(path.parent):
+            raise SourceDatabaseUnreadable(f"Cannot read {path.parent}: {FULL_DISK_ACCESS_HINT}.", path=str(path))
+        raise SourceDatabaseMissing(
+            f"No Messages database at {path}. On a Mac it is ~/Library/Messages/chat.db; elsewhere use "
+            "`chatstats demo-source DIR` to generate one, or pass --source.",
+            path=str(path),
+        )
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(16)
+    except PermissionError as exc:
+        raise SourceDatabaseUnreadable(f"Cannot read {path}: {FULL_DISK_ACCESS_HINT}.", path=str(path)) from exc
+    if header != b"SQLite format 3\x00":
+        raise SourceDatabaseCorrupt(
+            f"{path} is not an SQLite database (damaged or not a chat.db). Nothing was imported; "
+            "point --source at a good copy.",
+            path=str(path),
+        )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise _translate(path, exc) from exc
+    missing = {"message", "handle", "chat"} - tables
+    if missing:
+        conn.close()
+        raise SourceDatabaseCorrupt(
+            f"{path} has no {', '.join(sorted(missing))} table: it is not a Messages database.", path=str(path)
+        )
+    return conn
+
+
+def _listable(folder: Path) -> bool:
+    try:
+        next(iter(folder.iterdir()), None)
+    except PermissionError:
+        return False
+    return True
+
+
+def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
+    text = str(exc).lower()
+    if "unable to open" in text or "authorization denied" in text or "permission" in text:
+        return SourceDatabaseUnreadable(f"Cannot open {path}: {FULL_DISK_ACCESS_HINT}.", path=str(path))
+    return SourceDatabaseCorrupt(
+        f"{path} could not be read ({exc}). It may be damaged: nothing was imported; point --source at a good copy.",
+        path=str(path),
+    )
+
+
+class ChatDbReader:
+    """Queries over one open chat.db. Column presence is probed once, at construction."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.columns = {
+            table: {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for table in ("message", "handle", "chat", "attachment", "chat_message_join",
+                          "chat_handle_join", "message_attachment_join", "deleted_messages")
+        }
+        for table, needed in REQUIRED.items():
+            if not needed <= self.columns[table]:
+                raise SourceDatabaseCorrupt(
+                    f"{path}: table {table} lacks {', '.join(sorted(needed - self.columns[table]))}.",
+                    path=str(path),
+                )
+
+    @classmethod
+    def open(cls, path: Path) -> ChatDbReader:
+        path = Path(path).expanduser()
+        return cls(open_readonly(path), path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> ChatDbReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _select(self, table: str, alias: str, wanted: tuple[str, ...]) -> str:
+        present = self.columns[table]
+        return ", ".join(f"{alias}.{c}" if c in present else f"NULL AS {c}" for c in wanted)
+
+    def _query(self, sql: str, params: tuple = ()) -> Iterator[tuple]:
+        try:
+            cursor = self.conn.execute(sql, params)
+            while batch := cursor.fetchmany(20_000):
+                yield from batch
+        except sqlite3.DatabaseError as exc:
+            raise _translate(self.path, exc) from exc
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def max_message_rowid(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(ROWID), 0) FROM message").fetchone()[0]
+
+    def count_messages(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM message").fetchone()[0]
+
+    def handles(self) -> list[tuple]:
+        return list(self._query(f"SELECT {self._select('handle', 'h', HANDLE_COLUMNS)} FROM handle h ORDER BY h.ROWID"))
+
+    def chats(self) -> list[tuple]:
+        return list(self._query(f"SELECT {self._select('chat', 'c', CHAT_COLUMNS)} FROM chat c ORDER BY c.ROWID"))
+
+    def chat_handles(self) -> list[tuple[int, int]]:
+        if not self.columns["chat_handle_join"]:
+            return []
+        return list(self._query("SELECT chat_id, handle_id FROM chat_handle_join ORDER BY chat_id, handle_id"))
+
+    def messages(self, *, after_rowid: int = 0, rowids: list[int] | None = None) -> Iterator[tuple]:
+        """Messages (and tapback rows) with their chat's ROWID appended as the last field.
+
+        A message in several chats (it happens after chat merges) is read once, with its lowest chat.
+        """
+        chat_join = (
+            "(SELECT min(cmj.chat_id) FROM chat_message_join cmj WHERE cmj.message_id = m.ROWID)"
+            if self.columns["chat_message_join"] else "NULL"
+        )
+        where = "m.ROWID > ?"
+        params: tuple = (after_rowid,)
+        if rowids is not None:
+            where = f"m.ROWID IN ({','.join('?' * len(rowids))})"
+            params = tuple(rowids)
+        sql = (
+            f"SELECT {self._select('message', 'm', MESSAGE_COLUMNS)}, {chat_join} AS chat_rowid "
+            f"FROM message m WHERE {where} ORDER BY m.ROWID"
+        )
+        return self._query(sql, params)
+
+    def attachments(self, *, message_rowids: list[int] | None = None) -> Iterator[tuple]:
+        """Attachments with the ROWID of their message appended (NULL for orphans)."""
+        if not self.columns["attachment"]:
+            return iter(())
+        join = "LEFT JOIN message_attachment_join j ON j.attachment_id = a.ROWID" if self.columns[
+            "message_attachment_join"] else ""
+        message_col = "j.message_id" if join else "NULL"
+        where, params = "", ()
+        if message_rowids is not None:
+            if not join:
+                return iter(())
+            where = f"WHERE j.message_id IN ({','.join('?' * len(message_rowids))})"
+            params = tuple(message_rowids)
+        sql = (
+            f"SELECT {self._select('attachment', 'a', ATTACHMENT_COLUMNS)}, {message_col} AS message_rowid "
+            f"FROM attachment a {join} {where} ORDER BY a.ROWID"
+        )
+        return self._query(sql, params)
+
+    def deleted_message_guids(self) -> list[str]:
+        if "guid" not in self.columns["deleted_messages"]:
+            return []
+        return [row[0] for row in self._query("SELECT guid FROM deleted_messages")]
