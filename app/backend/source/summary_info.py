@@ -1,0 +1,190 @@
+"""`message.message_summary_info`: the binary plist Messages keeps about edits and unsends.
+
+Keys seen in real data:
+- "ec": edited content, {part (str): [{"d": edit time, float seconds since 2001-01-01,
+  "t": that version's attributedBody typedstream}, ...]}, oldest first;
+- "ep": edited parts; "rp": retracted (unsent) parts;
+- "otr": original text ranges, {part (str): {"lo": start, "le": length}}: every part the message had;
+- "amc", "ust": flags we keep but do not interpret.
+A message is fully unsent when every part it had is retracted.
+"""
+
+from __future__ import annotations
+
+import plistlib
+from dataclasses import dataclass
+from typing import Any
+
+from backend.source.attributed_body import decode_attributed_body, encode_body
+
+
+@dataclass(frozen=True, slots=True)
+class EditVersion:
+    text: str | None
+    edited_at_apple_seconds: float | None
+    guid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryInfo:
+    edited_parts: dict[int, tuple[EditVersion, ...]]  # part index -> versions, oldest first
+    retracted_parts: tuple[int, ...]
+    fully_unsent: bool
+    errors: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "edited_parts": {
+                str(part): [
+                    {"text": v.text, "edited_at_apple_seconds": v.edited_at_apple_seconds, "guid": v.guid}
+                    for v in versions
+                ]
+                for part, versions in self.edited_parts.items()
+            },
+            "retracted_parts": list(self.retracted_parts),
+            "fully_unsent": self.fully_unsent,
+            "errors": list(self.errors),
+        }
+
+
+_EMPTY = SummaryInfo({}, (), False, ())
+
+
+def decode_summary_info(blob: bytes | None, *, part_count: int | None = None) -> SummaryInfo:
+    """Edits and unsends of one message. Never raises; what could not be read lands in `errors`.
+
+    `part_count` (the parts the message body has) decides `fully_unsent` when given; otherwise the
+    plist's own list of original parts ("otr") does.
+    """
+    if blob is None:
+        return _EMPTY
+    try:
+        return _decode(bytes(blob), part_count)
+    except Exception as exc:  # a safety net: the contract is to never raise on any input
+        return SummaryInfo({}, (), False, (f"message_summary_info could not be decoded: {exc!r}",))
+
+
+def _decode(data: bytes, part_count: int | None) -> SummaryInfo:
+    errors: list[str] = []
+    if not data:
+        return SummaryInfo({}, (), False, ("message_summary_info is empty",))
+    try:
+        root = plistlib.loads(data)
+    except Exception as exc:  # plistlib raises many types on malformed input
+        return SummaryInfo({}, (), False, (f"not a property list: {exc}",))
+    if not isinstance(root, dict):
+        return SummaryInfo({}, (), False, (f"property list root is {type(root).__name__}, not a dict",))
+
+    edited: dict[int, tuple[EditVersion, ...]] = {}
+    content = root.get("ec", {})
+    if not isinstance(content, dict):
+        errors.append("'ec' is not a dict")
+        content = {}
+    for key, versions in content.items():
+        part = _part_number(key, "ec", errors)
+        if part is None:
+            continue
+        if not isinstance(versions, list):
+            errors.append(f"'ec' part {part} is not a list")
+            continue
+        edited[part] = tuple(_version(v, part, errors) for v in versions)
+    edited = dict(sorted(edited.items()))
+
+    retracted_raw = root.get("rp", [])
+    if not isinstance(retracted_raw, list):
+        errors.append("'rp' is not a list")
+        retracted_raw = []
+    retracted = tuple(
+        sorted({p for p in (_part_number(x, "rp", errors) for x in retracted_raw) if p is not None})
+    )
+
+    if part_count is not None:
+        all_parts = set(range(part_count))
+    else:
+        ranges = root.get("otr", {})
+        all_parts = set()
+        if isinstance(ranges, dict):
+            all_parts = {p for p in (_part_number(k, "otr", errors) for k in ranges) if p is not None}
+        else:
+            errors.append("'otr' is not a dict")
+    if not all_parts and retracted:  # no list of parts: they ran at least to the highest unsent
+        all_parts = set(range(retracted[-1] + 1))
+    fully_unsent = bool(retracted) and all_parts <= set(retracted)
+    return SummaryInfo(edited, retracted, fully_unsent, tuple(errors))
+
+
+def _part_number(value: Any, where: str, errors: list[str]) -> int | None:
+    """A part index: an int in lists, a decimal string as a dict key."""
+    if type(value) is int and value >= 0:
+        return value
+    if type(value) is str and value.isdecimal() and len(value) < 10:
+        return int(value)
+    return _bad(value, where, errors)
+
+
+def _bad(value: Any, where: str, errors: list[str]) -> None:
+    errors.append(f"{where!r} has a part that is not a number: {value!r:.40}")
+    return None
+
+
+def _version(entry: Any, part: int, errors: list[str]) -> EditVersion:
+    if not isinstance(entry, dict):
+        errors.append(f"edit of part {part} is not a dict")
+        return EditVersion(None, None, None)
+    raw_when = entry.get("d")
+    when = None
+    if raw_when is not None:
+        try:
+            if isinstance(raw_when, bool) or not isinstance(raw_when, (int, float)):
+                raise TypeError
+            when = float(raw_when)
+        except (TypeError, OverflowError):
+            errors.append(f"edit of part {part} has a non-numeric time {raw_when!r:.40}")
+    text = None
+    blob = entry.get("t")
+    if isinstance(blob, bytes):
+        body = decode_attributed_body(blob)
+        text = body.text
+        errors.extend(f"edit of part {part}: {e}" for e in body.errors)
+    elif blob is not None:
+        errors.append(f"edit of part {part} has no typedstream text")
+    guid = entry.get("bcg")  # a GUID some versions carry; not in the captured data
+    return EditVersion(text, when, guid if isinstance(guid, str) else None)
+
+
+def encode_summary_info(
+    *,
+    edits: dict[int, list[tuple[str, float]]] | None = None,
+    retracted_parts: list[int] | None = None,
+    part_ranges: dict[int, tuple[int, int]] | None = None,
+) -> bytes:
+    """A message_summary_info plist as Messages writes it.
+
+    `edits`: part -> [(text, seconds since 2001-01-01)], oldest first. `part_ranges`: part ->
+    (start, length) in UTF-16 units of the original text, the "otr" entry; by default every part
+    from 0 to the highest one named, with the length of its latest edit (0 when not edited).
+    """
+    edits = edits or {}
+    retracted = sorted(set(retracted_parts or []))
+    if part_ranges is None:
+        part_ranges, cursor = {}, 0
+        for part in range(max([*edits, *retracted], default=-1) + 1):
+            versions = edits.get(part)
+            length = len(versions[-1][0].encode("utf-16-le", "surrogatepass")) // 2 if versions else 0
+            part_ranges[part] = (cursor, length)
+            cursor += length
+    root: dict[str, Any] = {"amc": 0}
+    if edits:
+        root["ec"] = {
+            str(part): [
+                {"t": encode_body(text, mutable=False), "d": float(when)} for text, when in versions
+            ]
+            for part, versions in sorted(edits.items())
+        }
+    root["ust"] = True
+    if edits:
+        root["ep"] = sorted(edits)
+    root["otr"] = {str(p): {"lo": lo, "le": le} for p, (lo, le) in sorted(part_ranges.items())}
+    if retracted:
+        root["rp"] = retracted
+    return plistlib.dumps(root, fmt=plistlib.FMT_BINARY, sort_keys=False)
