@@ -21,20 +21,36 @@ class AttachmentBatch:
     orphans: int = 0
 
 
-def expand_path(filename: str | None, *, home: Path | None = None) -> str | None:
+def expand_path(filename: str | None, *, home: str) -> str | None:
     if not filename:
         return None
+    if filename.startswith("~/"):
+        return home + filename[1:]
     if filename.startswith("~"):
-        return str((home or Path.home()) / filename[2:]) if filename.startswith("~/") else os.path.expanduser(filename)
+        return os.path.expanduser(filename)
     return filename
 
 
-def transform_attachments(rows, *, message_id_by_rowid: dict[int, int], home: Path | None = None) -> AttachmentBatch:
-    """Rows of ATTACHMENT_COLUMNS + message_rowid. Orphans (no message) are kept with message_id NULL."""
+MESSAGES_PREFIX = "~/Library/Messages/"
+
+
+def transform_attachments(
+    rows, *, message_id_by_rowid: dict[int, int], messages_root: str | None = None, home: Path | None = None,
+) -> AttachmentBatch:
+    """Rows of ATTACHMENT_COLUMNS + message_rowid. Orphans (no message) are kept with message_id NULL.
+
+    `messages_root` is the folder holding the imported chat.db: a copy of ~/Library/Messages (or a
+    demo source) keeps its Attachments/ beside it, so `~/Library/Messages/...` resolves there.
+    """
     batch = AttachmentBatch()
+    home_dir = str(home or Path.home())
+    exists = os.path.exists
     for rowid, guid, filename, mime, uti, transfer_name, total_bytes, created, is_sticker, message_rowid in rows:
-        path = expand_path(filename, home=home)
-        present = bool(path) and os.path.exists(path)
+        if messages_root and filename and filename.startswith(MESSAGES_PREFIX):
+            path = os.path.join(messages_root, filename[len(MESSAGES_PREFIX):])
+        else:
+            path = expand_path(filename, home=home_dir)
+        present = bool(path) and exists(path)
         if not present:
             batch.missing_files += 1
         message_id = message_id_by_rowid.get(message_rowid) if message_rowid is not None else None

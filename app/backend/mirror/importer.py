@@ -12,11 +12,12 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from backend.config import Settings
 from backend.db import migrate
@@ -28,13 +29,13 @@ from backend.mirror.people import resolve_people
 from backend.mirror.writer import MirrorWriter, WriteStats
 from backend.source.addressbook import AddressBookUnreadable
 from backend.source.addressbook.reader import merge_contacts, read_contacts
+from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.reader import ChatDbReader
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 SHADOW_SUFFIX = ".importing"
-BATCH = 50_000
 
 
 @dataclass(slots=True)
@@ -143,19 +144,34 @@ def _write_all(writer: MirrorWriter, reader: ChatDbReader, people, chats, total:
     contact_ids = writer.write_people(people)
     writer.write_chats(chats, contact_ids, people)
     progress("messages", 0, total)
-    batch = writer.write_messages(list(reader.messages()))
+    writer.load_messages()
+    writer.load_reactions()
     progress("messages", total, total)
-    message_ids = {m[2]: m[0] for m in batch.messages}
-    writer.write_attachments(reader.attachments(), message_id_by_rowid=message_ids)
+    writer.load_attachments(reader.attachments(), messages_root=str(reader.path.resolve().parent))
     progress("attachments", writer.stats.attachments, writer.stats.attachments)
     writer.finish()
     progress("index", 1, 1)
 
 
+@contextmanager
+def attached_source(conn: Connection, path: Path) -> Iterator[None]:
+    """ATTACH the source to a connection for the length of one transaction (ATTACH cannot run inside one)."""
+    raw = conn.connection.driver_connection
+    source_sql.attach(raw, path)
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        source_sql.detach(raw)
+
+
 def _import_in_place(engine: Engine, settings: Settings, reader, people, chats, total, progress) -> WriteStats:
-    with write_transaction(engine) as conn:
-        writer = MirrorWriter(conn, gap_ms=settings.conversation_gap_ms, bulk=False)
-        _write_all(writer, reader, people, chats, total, progress)
+    with engine.connect() as conn, attached_source(conn, reader.path):
+        with write_transaction(conn):
+            writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=settings.conversation_gap_ms,
+                                  bulk=False)
+            _write_all(writer, reader, people, chats, total, progress)
     return writer.stats
 
 
@@ -174,9 +190,9 @@ def _import_into_shadow(settings: Settings, reader, people, chats, total, progre
             raw.execute("PRAGMA synchronous=OFF")
             raw.execute("PRAGMA cache_size=-262144")
             raw.execute("PRAGMA temp_store=MEMORY")
-            conn.info["begin_mode"] = "IMMEDIATE"
-            with conn.begin():
-                writer = MirrorWriter(conn, gap_ms=settings.conversation_gap_ms, bulk=True)
+            with attached_source(conn, reader.path), write_transaction(conn):
+                writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=settings.conversation_gap_ms,
+                                      bulk=True)
                 _write_all(writer, reader, people, chats, total, progress)
             raw.execute("PRAGMA synchronous=FULL")
             raw.execute("PRAGMA journal_mode=DELETE")  # a plain file: safe to rename, WAL comes back on open

@@ -13,7 +13,6 @@ from sqlalchemy import Connection
 
 from backend.db.clock import now_ms
 from backend.db.session import execute, fetch_one, fetch_value
-from backend.mirror.messages import MESSAGE_FIELDS
 
 
 def _many(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -177,36 +176,128 @@ def refresh_chat_stats(conn: Connection, chat_ids: Iterable[int] | None = None) 
 
 # -- messages -------------------------------------------------------------------------------------
 
-_MESSAGE_COLUMNS = ", ".join(MESSAGE_FIELDS)
-_MESSAGE_PLACEHOLDERS = ", ".join("?" * len(MESSAGE_FIELDS))
-_MESSAGE_UPDATES = ", ".join(
-    f"{name} = excluded.{name}" for name in MESSAGE_FIELDS if name not in ("id", "guid", "conversation_id")
+def load_source_maps(conn: Connection, *, handles: Sequence[tuple], chats: Sequence[tuple]) -> None:
+    """Temp tables that map source ROWIDs to mirror ids for the SQL copy.
+
+    handles: (source_rowid, contact_id, canonical); chats: (source_rowid, chat_id).
+    """
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS source_handles "
+                         "(rowid INTEGER PRIMARY KEY, contact_id INTEGER, canonical TEXT)")
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS source_chats (rowid INTEGER PRIMARY KEY, chat_id INTEGER)")
+    conn.exec_driver_sql("DELETE FROM temp.source_handles")
+    conn.exec_driver_sql("DELETE FROM temp.source_chats")
+    _many(conn, "INSERT OR REPLACE INTO temp.source_handles (rowid, contact_id, canonical) VALUES (?, ?, ?)", handles)
+    _many(conn, "INSERT OR REPLACE INTO temp.source_chats (rowid, chat_id) VALUES (?, ?)", chats)
+
+
+_LOADED_COLUMNS = (
+    "guid", "source_rowid", "chat_id", "sender_contact_id", "sender_handle", "is_from_me", "service", "sent_at",
+    "delivered_at", "read_at", "edited_at", "retracted_at", "text", "subject", "kind", "item_type",
+    "group_action_type", "group_title", "other_handle", "reply_to_guid", "reply_to_part", "effect",
+    "balloon_bundle_id", "is_read", "is_audio", "is_unsent", "has_attachments", "conversation_id",
 )
 
 
-def insert_messages(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """New messages (ids assigned by the caller), in MESSAGE_FIELDS order."""
-    _many(conn, f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({_MESSAGE_PLACEHOLDERS})", rows)
+def load_messages(
+    conn: Connection, *, source_select: str, params: dict[str, Any], body_text_sql: str, date_sql,
+    kind_sql: str, epoch_ms: int, unknown_chat_id: int, upsert: bool, conversation_sql: str = "NULL",
+) -> list[tuple[int, int, int, str | None]]:
+    """Copy messages from the attached source in one INSERT ... SELECT.
+
+    `source_select` yields normalized source columns (see source/chatdb/sql.py). With `upsert`,
+    existing guids are refreshed (their conversation is left to the re-split; body extras are
+    cleared for the extras pass to refill) and (id, chat_id, sent_at, text) of every row is returned.
+    """
+    retracted = date_sql("s.date_retracted")
+    conflict = ""
+    if upsert:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _LOADED_COLUMNS if c not in ("guid", "conversation_id"))
+        conflict = (f"ON CONFLICT (guid) DO UPDATE SET {updates}, body_json = NULL, decode_error = NULL "
+                    "RETURNING id, chat_id, sent_at, text")
+    sql = f"""
+        INSERT INTO messages ({", ".join(_LOADED_COLUMNS)})
+        SELECT s.guid, s.source_rowid, coalesce(sc.chat_id, {int(unknown_chat_id)}),
+               CASE WHEN s.is_from_me THEN NULL ELSE sh.contact_id END,
+               CASE WHEN s.is_from_me THEN NULL ELSE sh.canonical END,
+               CASE WHEN s.is_from_me THEN 1 ELSE 0 END, s.service,
+               coalesce({date_sql("s.date")}, {int(epoch_ms)}), {date_sql("s.date_delivered")},
+               {date_sql("s.date_read")}, {date_sql("s.date_edited")}, {retracted},
+               {body_text_sql}, nullif(s.subject, ''), {kind_sql}, coalesce(s.item_type, 0),
+               coalesce(s.group_action_type, 0), s.group_title, oh.canonical, s.reply_to_guid,
+               s.reply_to_part, s.effect, s.balloon_bundle_id, CASE WHEN s.is_read THEN 1 ELSE 0 END,
+               CASE WHEN s.is_audio THEN 1 ELSE 0 END, CASE WHEN {retracted} IS NOT NULL THEN 1 ELSE 0 END,
+               CASE WHEN s.has_attachments THEN 1 ELSE 0 END, {conversation_sql}
+        FROM ({source_select}) AS s
+        LEFT JOIN temp.source_chats sc ON sc.rowid = s.chat_rowid
+        LEFT JOIN temp.source_handles sh ON sh.rowid = s.handle_rowid
+        LEFT JOIN temp.source_handles oh ON oh.rowid = s.other_handle_rowid
+        WHERE true ORDER BY s.source_rowid
+        {conflict}
+    """
+    cursor = conn.connection.driver_connection.execute(sql, params)
+    return cursor.fetchall() if upsert else []
 
 
-def upsert_messages(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert or refresh messages by guid; conversation_id is left to the re-split."""
-    _many(conn, f"""
-        INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({_MESSAGE_PLACEHOLDERS})
-        ON CONFLICT (guid) DO UPDATE SET {_MESSAGE_UPDATES}
-    """, rows)
+def list_source_timeline(
+    conn: Connection, *, source_select: str, date_sql, epoch_ms: int, unknown_chat_id: int,
+) -> list[tuple[int, int, int]]:
+    """(source_rowid, chat_id, sent_at) of source messages, in split order, as load_messages will store them."""
+    return conn.connection.driver_connection.execute(f"""
+        SELECT s.source_rowid, coalesce(sc.chat_id, {int(unknown_chat_id)}) AS chat_id,
+               coalesce({date_sql("s.date")}, {int(epoch_ms)}) AS sent_at
+        FROM ({source_select}) AS s LEFT JOIN temp.source_chats sc ON sc.rowid = s.chat_rowid
+        ORDER BY chat_id, sent_at, s.source_rowid
+    """).fetchall()
 
 
-def message_ids_by_guid(conn: Connection, guids: Sequence[str]) -> dict[str, tuple[int, str | None, int]]:
-    """guid -> (id, text, chat_id) for the guids that exist."""
-    found: dict[str, tuple[int, str | None, int]] = {}
+def load_message_conversations(conn: Connection, pairs_json: str) -> None:
+    """temp.message_conversations from a JSON object {source_rowid: conversation_id} (parsed in C)."""
+    raw = conn.connection.driver_connection
+    raw.execute("CREATE TEMP TABLE IF NOT EXISTS message_conversations "
+                "(rowid INTEGER PRIMARY KEY, conversation_id INTEGER)")
+    raw.execute("DELETE FROM temp.message_conversations")
+    raw.execute("INSERT INTO temp.message_conversations SELECT CAST(key AS INTEGER), value FROM json_each(?)",
+                (pairs_json,))
+
+
+def set_body_extras(conn: Connection, rows: Sequence[tuple]) -> None:
+    """rows: (text, body_json, decode_error, source guid) from full decodes of rich or odd blobs."""
+    _many(conn, "UPDATE messages SET text = coalesce(text, ?), body_json = ?, decode_error = ? WHERE guid = ?", rows)
+
+
+def mark_unsent(conn: Connection, message_ids: Sequence[int]) -> None:
+    _many(conn, "UPDATE messages SET is_unsent = 1 WHERE id = ?", [(i,) for i in message_ids])
+
+
+def count_problem_messages(conn: Connection, *, unknown_chat_id: int, undated_at: int,
+                           message_ids: Sequence[int] | None) -> dict[str, int]:
+    """Messages kept despite a fault in the source, among `message_ids` (all when None)."""
+    only = ""
+    params: tuple = (unknown_chat_id, undated_at)
+    if message_ids is not None:
+        if not message_ids:
+            return {}
+        only = "WHERE id IN (SELECT value FROM json_each(?3))"
+        params = (*params, "[" + ",".join(map(str, message_ids)) + "]")
+    row = conn.connection.driver_connection.execute(f"""
+        SELECT coalesce(sum(chat_id = ?1), 0),
+               coalesce(sum(is_from_me = 0 AND sender_contact_id IS NULL AND kind = 'message'), 0),
+               coalesce(sum(text IS NULL AND decode_error IS NOT NULL), 0),
+               coalesce(sum(sent_at = ?2), 0)
+        FROM messages {only}
+    """, params).fetchone()
+    return dict(zip(("without_chat", "without_sender", "undecodable", "undated"), row))
+
+
+def message_states(conn: Connection, guids: Sequence[str]) -> dict[str, tuple[int, str | None, int, int]]:
+    """guid -> (id, text, chat_id, sent_at) of the messages that exist."""
+    found: dict[str, tuple[int, str | None, int, int]] = {}
+    raw = conn.connection.driver_connection
     for start in range(0, len(guids), 500):
-        chunk = list(guids[start:start + 500])
-        rows = conn.exec_driver_sql(
-            f"SELECT guid, id, text, chat_id FROM messages WHERE guid IN ({','.join('?' * len(chunk))})",
-            tuple(chunk),
-        ).all()
-        found.update({guid: (mid, text, chat_id) for guid, mid, text, chat_id in rows})
+        chunk = tuple(guids[start:start + 500])
+        rows = raw.execute(f"SELECT guid, id, text, chat_id, sent_at FROM messages WHERE guid IN "
+                           f"({','.join('?' * len(chunk))})", chunk).fetchall()
+        found.update({guid: (mid, text, chat_id, sent_at) for guid, mid, text, chat_id, sent_at in rows})
     return found
 
 
@@ -284,13 +375,27 @@ def delete_empty_conversations(conn: Connection, *, chat_id: int) -> int:
 
 # -- reactions, edits, attachments ---------------------------------------------------------------------
 
+_REACTION_INSERT = """
+    INSERT INTO reactions (target_guid, target_part, message_id, sender_key, sender_contact_id, is_from_me,
+                           kind, emoji, source_guid, source_rowid, reacted_at, is_active)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_ATTACHMENT_INSERT = """
+    INSERT INTO attachments (guid, source_rowid, message_id, path, transfer_name, mime_type, uti,
+                             total_bytes, created_at, is_sticker, file_present)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def insert_reactions(conn: Connection, rows: Sequence[tuple]) -> None:
+    """Bulk load into an empty table (rows as for upsert_reactions, one per state key)."""
+    _many(conn, _REACTION_INSERT, rows)
+
+
 def upsert_reactions(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (target_guid, target_part, message_id, sender_key, sender_contact_id, is_from_me, kind, emoji,
     source_guid, source_rowid, reacted_at, is_active). An older event never overwrites a newer one."""
-    _many(conn, """
-        INSERT INTO reactions (target_guid, target_part, message_id, sender_key, sender_contact_id, is_from_me,
-                               kind, emoji, source_guid, source_rowid, reacted_at, is_active)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    _many(conn, _REACTION_INSERT + """
         ON CONFLICT (sender_key, target_guid, target_part, kind, emoji) DO UPDATE SET
             message_id = coalesce(excluded.message_id, reactions.message_id),
             sender_contact_id = excluded.sender_contact_id, source_guid = excluded.source_guid,
@@ -315,16 +420,36 @@ def upsert_edits(conn: Connection, rows: Sequence[tuple]) -> None:
     """, rows)
 
 
+def insert_attachments(conn: Connection, rows: Sequence[tuple]) -> None:
+    """Bulk load into an empty table, rows in ATTACHMENT_FIELDS order."""
+    _many(conn, _ATTACHMENT_INSERT, rows)
+
+
 def upsert_attachments(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows in ATTACHMENT_FIELDS order."""
-    _many(conn, """
-        INSERT INTO attachments (guid, source_rowid, message_id, path, transfer_name, mime_type, uti,
-                                 total_bytes, created_at, is_sticker, file_present)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    _many(conn, _ATTACHMENT_INSERT + """
         ON CONFLICT (guid) DO UPDATE SET source_rowid = excluded.source_rowid,
             message_id = coalesce(excluded.message_id, attachments.message_id), path = excluded.path,
             total_bytes = excluded.total_bytes, file_present = excluded.file_present
     """, rows)
+
+
+# -- bulk loads ---------------------------------------------------------------------------------------
+
+def drop_indexes(conn: Connection, tables: Sequence[str]) -> list[str]:
+    """Drop the named indexes of `tables` (for a bulk load into an empty file); returns their SQL."""
+    rows = conn.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({','.join('?' * len(tables))})", tuple(tables),
+    ).all()
+    for name, _sql in rows:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
+
+
+def create_indexes(conn: Connection, statements: Sequence[str]) -> None:
+    for sql in statements:
+        conn.exec_driver_sql(sql)
 
 
 # -- sync state -----------------------------------------------------------------------------------------

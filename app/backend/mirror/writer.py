@@ -1,15 +1,18 @@
-"""Writes source rows into central.db: the one code path of full imports and incremental syncs.
+"""Writes a source into central.db: the one code path of full imports and incremental syncs.
 
-`MirrorWriter` works inside a transaction the caller owns. On an empty mirror (`bulk=True`) it
-skips look-ups of existing rows and plans conversations in memory; otherwise it upserts by guid
-and re-splits the conversations of the chats that changed. Both paths use the same transforms
-and the same split function, so they give the same mirror.
+`MirrorWriter` works inside a transaction the caller owns, on a connection with the source
+ATTACHed as `src` (source/chatdb/sql.py). Messages are copied by one INSERT ... SELECT; Python
+decodes only blobs that carry more than text, edit histories and tapbacks. On an empty mirror
+(`bulk=True`) the message indexes are rebuilt after the copy and conversations are planned for
+every chat at once; otherwise rows are upserted by guid and the chats that changed are re-split.
+Both use the same SQL and the same split function, so they give the same mirror.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from sqlalchemy import Connection
 
@@ -17,13 +20,19 @@ from backend.conversations.split import plan_conversations
 from backend.db.clock import now_ms
 from backend.mirror import repo
 from backend.mirror.attachments import transform_attachments
+from backend.mirror.decode_pool import PendingExtras, start_decoding
 from backend.mirror.chats import Chats, unknown_chat
 from backend.mirror.messages import (
-    F_CHAT, F_CONVERSATION, F_ID, F_SENT_AT, Lookups, TransformedBatch, latest_reactions, transform_messages,
+    EDIT_MARKERS, ITEM_KINDS, RICH_MARKERS, ReactionEvent, edit_rows, latest_reactions, reaction_event,
 )
 from backend.mirror.people import People
+from backend.source.attributed_body import decode_body_text
+from backend.source.chatdb import sql as source_sql
+from backend.source.dates import APPLE_EPOCH_UNIX_MS
 
-TEXT_FIELD = 14
+KIND_SQL = "(CASE coalesce(s.item_type, 0) " + " ".join(
+    f"WHEN {code} THEN '{kind}'" for code, kind in ITEM_KINDS.items()) + " ELSE 'other' END)"
+BODY_FUNCTION = "chatstats_message_text"
 
 
 @dataclass(slots=True)
@@ -42,8 +51,6 @@ class WriteStats:
     contacts_merged: int = 0
     chats_merged: int = 0
     changed_chat_ids: set[int] = field(default_factory=set)
-    new_message_ids: list[int] = field(default_factory=list)
-    updated_message_ids: list[int] = field(default_factory=list)
     touched_conversation_ids: set[int] = field(default_factory=set)
 
     def to_json(self) -> dict[str, int]:
@@ -53,64 +60,104 @@ class WriteStats:
             "contacts_merged", "chats_merged")}
 
 
+@dataclass(slots=True)
+class LoadedMessages:
+    """What one load changed: (id, chat_id, sent_at) of new and of updated messages."""
+
+    new: list[tuple[int, int, int]] = field(default_factory=list)
+    updated: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+class _BodyTexts:
+    """The SQL function that yields a row's text, noting rows whose blobs need more than the fast path."""
+
+    def __init__(self) -> None:
+        self.needs_extras: list[int] = []
+        self.needs_edits: list[int] = []
+
+    def __call__(self, rowid: int, text: str | None, blob: bytes | None, summary: bytes | None) -> str | None:
+        if summary and (EDIT_MARKERS[0] in summary or EDIT_MARKERS[1] in summary):
+            self.needs_edits.append(rowid)
+        if blob:
+            if RICH_MARKERS[0] in blob or RICH_MARKERS[1] in blob or RICH_MARKERS[2] in blob \
+                    or RICH_MARKERS[3] in blob:
+                self.needs_extras.append(rowid)
+            elif not text:
+                decoded = decode_body_text(blob)
+                if decoded is None:
+                    self.needs_extras.append(rowid)
+                return decoded
+        return text or None
+
+
 class MirrorWriter:
-    def __init__(self, conn: Connection, *, gap_ms: int, bulk: bool) -> None:
+    def __init__(self, conn: Connection, *, source_columns: dict[str, set[str]], gap_ms: int, bulk: bool) -> None:
         self.conn = conn
+        self.raw = conn.connection.driver_connection
+        self.columns = source_columns
         self.gap_ms = gap_ms
         self.bulk = bulk
         self.stats = WriteStats()
-        self.lookups: Lookups | None = None
+        self.unknown_chat_id: int | None = None
+        self.contact_by_handle_rowid: dict[int, tuple[int, str]] = {}
+        self._deferred_indexes: list[str] = []
+        self._pending_extras: PendingExtras | None = None
+        self._bulk_count = 0
 
-    # -- people and chats ---------------------------------------------------------------------
+    # -- people and chats ---------------------------------------------------------------------------
 
     def write_people(self, people: People) -> dict[str, int]:
         conn = self.conn
-        repo.upsert_contacts(conn, (
+        repo.upsert_contacts(conn, [
             (c.key, c.display_name, c.first_name, c.last_name, c.nickname, c.organization, c.source_keys_json())
             for c in people.contacts.values()
-        ))
+        ])
         ids = repo.contact_ids_by_key(conn)
         if not self.bulk:
             owners = repo.identifier_owners(conn)
+            live = set(ids.values())
             for value, ident in people.identifiers.items():
                 old_owner, new_owner = owners.get(value), ids[ident.contact_key]
-                if old_owner is not None and old_owner != new_owner and old_owner in ids.values():
+                if old_owner is not None and old_owner != new_owner and old_owner in live:
                     repo.merge_contact(conn, loser_id=old_owner, winner_id=new_owner)
+                    live.discard(old_owner)
                     self.stats.contacts_merged += 1
             ids = repo.contact_ids_by_key(conn)
-        repo.upsert_identifiers(conn, (
+        repo.upsert_identifiers(conn, [
             (ids[i.contact_key], i.kind, i.value, 1 if i.from_addressbook else 0) for i in people.identifiers.values()
-        ))
-        repo.upsert_handles(conn, (
+        ])
+        repo.upsert_handles(conn, [
             (h.identifier, h.service, h.canonical, h.person_centric_id, h.source_rowid, ids[h.contact_key])
             for h in people.handles
-        ))
+        ])
+        self.contact_by_handle_rowid = {
+            h.source_rowid: (ids[h.contact_key], h.contact_key) for h in people.handles
+        }
         return ids
 
     def write_chats(self, chats: Chats, contact_ids: dict[str, int], people: People) -> None:
         conn = self.conn
         rows = list(chats.chats.values()) + [unknown_chat()]
-        repo.upsert_chats(conn, ((c.key, 1 if c.is_group else 0, c.display_name, c.service) for c in rows))
+        repo.upsert_chats(conn, [(c.key, 1 if c.is_group else 0, c.display_name, c.service) for c in rows])
         chat_ids = repo.chat_ids_by_key(conn)
         if not self.bulk:
             self._merge_moved_chats(chats, chat_ids)
             chat_ids = repo.chat_ids_by_key(conn)
-        repo.upsert_chat_sources(conn, (
+        repo.upsert_chat_sources(conn, [
             (s.source_guid, chat_ids[s.chat_key], s.source_rowid, s.chat_identifier, s.service, s.style,
              s.display_name, s.group_id) for s in chats.sources
-        ))
-        repo.ensure_participants(conn, (
+        ])
+        repo.ensure_participants(conn, [
             (chat_ids[c.key], contact_ids[k]) for c in chats.chats.values() for k in c.participant_keys
-        ))
-        self.lookups = Lookups(
-            chat_id_by_rowid={rowid: chat_ids[key] for rowid, key in chats.key_by_rowid.items()},
-            unknown_chat_id=chat_ids[unknown_chat().key],
-            contact_id_by_handle_rowid={r: contact_ids[k] for r, k in people.handle_key_by_rowid.items()},
-            contact_key_by_handle_rowid=people.handle_key_by_rowid,
-            canonical_by_handle_rowid=people.handle_canonical_by_rowid,
+        ])
+        self.unknown_chat_id = chat_ids[unknown_chat().key]
+        repo.load_source_maps(
+            conn,
+            handles=[(h.source_rowid, contact_ids[h.contact_key], h.canonical) for h in people.handles],
+            chats=[(rowid, chat_ids[key]) for rowid, key in chats.key_by_rowid.items()],
         )
-        for stale in self._resplit_targets():
-            self._resplit(stale, from_at=0)
+        for merged in self._take_changed_chats():
+            self._resplit(merged, from_at=0)
 
     def _merge_moved_chats(self, chats: Chats, chat_ids: dict[str, int]) -> None:
         """A chat whose every source now belongs to another chat (its partner was merged) joins that chat."""
@@ -125,86 +172,155 @@ class MirrorWriter:
                 self.stats.chats_merged += 1
                 self.stats.changed_chat_ids.add(target)
 
-    def _resplit_targets(self) -> set[int]:
-        targets, self.stats.changed_chat_ids = set(self.stats.changed_chat_ids), set()
-        return targets
+    def _take_changed_chats(self) -> set[int]:
+        changed, self.stats.changed_chat_ids = set(self.stats.changed_chat_ids), set()
+        return changed
 
-    # -- messages -------------------------------------------------------------------------------
+    # -- messages ----------------------------------------------------------------------------------
 
-    def write_messages(self, rows) -> TransformedBatch:
-        """Transform and write message rows; returns the batch (with ids filled in)."""
-        assert self.lookups is not None, "write_chats() first"
-        batch = transform_messages(rows, self.lookups)
+    def load_messages(self, *, where: str = "1", params: dict | None = None) -> LoadedMessages:
+        """Copy the source messages matching `where` (SQL over `m.`, the chat.db message row)."""
+        assert self.unknown_chat_id is not None, "write_chats() first"
+        params = dict(params or {})
         conn, stats = self.conn, self.stats
-        for name in ("without_chat", "without_sender", "undecodable", "undated"):
-            setattr(stats, name, getattr(stats, name) + getattr(batch, name))
-        messages = batch.messages
-        existing = {} if self.bulk else repo.message_ids_by_guid(conn, [m[1] for m in messages])
-        next_id = repo.next_message_id(conn)
-        fts_new: list[tuple[int, str]] = []
-        fts_old: list[tuple[int, str]] = []
-        from_at_by_chat: dict[int, int] = {}
-        for message in messages:
-            known = existing.get(message[1])
-            if known is None:
-                message[F_ID] = next_id
-                next_id += 1
-                stats.new_message_ids.append(message[F_ID])
-                if message[TEXT_FIELD] is not None:
-                    fts_new.append((message[F_ID], message[TEXT_FIELD]))
-            else:
-                message[F_ID] = known[0]
-                stats.updated_message_ids.append(known[0])
-                if known[1] != message[TEXT_FIELD]:
-                    if known[1] is not None:
-                        fts_old.append((known[0], known[1]))
-                    if message[TEXT_FIELD] is not None:
-                        fts_new.append((known[0], message[TEXT_FIELD]))
-                if known[2] != message[F_CHAT]:
-                    from_at_by_chat[known[2]] = 0
-            chat_id = message[F_CHAT]
-            from_at_by_chat[chat_id] = min(from_at_by_chat.get(chat_id, message[F_SENT_AT]), message[F_SENT_AT])
-        stats.messages_new += len(messages) - len(existing)
-        stats.messages_updated += len(existing)
-
+        where = f"({where}) AND {source_sql.tapback_filter(tapbacks=False)}"
+        body = _BodyTexts()
+        self.raw.create_function(BODY_FUNCTION, 4, body, deterministic=False)
+        conversation_sql = "NULL"
         if self.bulk:
-            self._plan_in_memory(messages)
-            repo.insert_messages(conn, messages)
+            source_sql.fill_message_chats(self.raw)
+            select = source_sql.message_select(self.columns, where=where, chat_map=True)
+            self._plan_before_load(select)
+            conversation_sql = ("(SELECT mc.conversation_id FROM temp.message_conversations mc "
+                                "WHERE mc.rowid = s.source_rowid)")
+            # indexes are rebuilt by sorting: the guid index right after the copy (joins need it), the rest in finish()
+            self._deferred_indexes = repo.drop_indexes(conn, ["messages"])
+            before: dict = {}
         else:
-            repo.upsert_messages(conn, messages)
-            repo.fts_delete(conn, fts_old)
-            repo.fts_insert(conn, fts_new)
-            for chat_id, from_at in from_at_by_chat.items():
-                self._resplit(chat_id, from_at=from_at)
-        stats.changed_chat_ids.update(from_at_by_chat)
+            select = source_sql.message_select(self.columns, where=where)
+            before = self._existing(select, params)
+        returned = repo.load_messages(
+            conn, source_select=select, params=params,
+            body_text_sql=f"{BODY_FUNCTION}(s.source_rowid, s.text, s.body, s.summary_info)",
+            date_sql=source_sql.apple_ms_sql, kind_sql=KIND_SQL, epoch_ms=APPLE_EPOCH_UNIX_MS,
+            unknown_chat_id=self.unknown_chat_id, upsert=not self.bulk, conversation_sql=conversation_sql,
+        )
+        loaded = LoadedMessages()
+        if self.bulk:
+            guid_index = [sql for sql in self._deferred_indexes if "ux_messages_guid" in sql]
+            repo.create_indexes(conn, guid_index)
+            self._deferred_indexes = [sql for sql in self._deferred_indexes if sql not in guid_index]
+            stats.messages_new += self._bulk_count
+        else:
+            self._sync_fts(before, returned)
+            for message_id, chat_id, sent_at, _text in returned:
+                (loaded.updated if message_id in before else loaded.new).append((message_id, chat_id, sent_at))
+        stats.messages_new += len(loaded.new)
+        stats.messages_updated += len(loaded.updated)
+        self._start_body_extras(body.needs_extras)
+        self._write_edits(body.needs_edits)
+        self._place_in_conversations(loaded, before)
+        if not self.bulk:  # bulk counts in finish(), once background decodes are in
+            self._count_problems(loaded)
+        return loaded
 
-        id_by_guid = {m[1]: m[F_ID] for m in messages}
-        self._write_reactions(batch, id_by_guid)
-        edit_rows = [(id_by_guid[guid], part, version, text, at) for guid, part, version, text, at in batch.edits]
-        repo.upsert_edits(conn, edit_rows)
-        stats.edits += len(edit_rows)
-        return batch
+    def _existing(self, select: str, params: dict) -> dict[int, tuple[str | None, int, int]]:
+        """id -> (text, chat_id, sent_at) of mirrored messages the load will touch (to fix FTS and splits)."""
+        rows = self.raw.execute(
+            f"SELECT mm.id, mm.text, mm.chat_id, mm.sent_at FROM ({select}) AS s JOIN messages mm ON mm.guid = s.guid",
+            params,
+        ).fetchall()
+        return {mid: (text, chat_id, sent_at) for mid, text, chat_id, sent_at in rows}
 
-    def _plan_in_memory(self, messages: list[list]) -> None:
-        by_chat: dict[int, list[list]] = defaultdict(list)
-        for message in messages:
-            by_chat[message[F_CHAT]].append(message)
-        next_conversation = repo.next_conversation_id(self.conn)
+    def _sync_fts(self, before: dict, returned: list[tuple]) -> None:
+        old, new = [], []
+        for message_id, _chat, _sent, text in returned:
+            previous = before.get(message_id)
+            if previous is not None and previous[0] == text:
+                continue
+            if previous is not None and previous[0] is not None:
+                old.append((message_id, previous[0]))
+            if text is not None:
+                new.append((message_id, text))
+        repo.fts_delete(self.conn, old)
+        repo.fts_insert(self.conn, new)
+
+    def _start_body_extras(self, rowids: list[int]) -> None:
+        items: list[tuple[str, bytes]] = []
+        for chunk in _chunks(rowids, 500):
+            items.extend(self.raw.execute(
+                f"SELECT guid, attributedBody FROM {source_sql.SCHEMA}.message WHERE ROWID IN "
+                f"({','.join('?' * len(chunk))})", chunk,
+            ).fetchall())
+        pending = start_decoding(items)
+        if isinstance(pending, list):
+            self._apply_body_extras(pending)
+        else:
+            self._pending_extras = pending
+
+    def _apply_body_extras(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        if not self.bulk:  # texts filled in here must reach the index too
+            states = repo.message_states(self.conn, [r[3] for r in rows])
+            repo.fts_insert(self.conn, [(states[guid][0], text) for text, _j, _e, guid in rows
+                                        if text is not None and guid in states and states[guid][1] is None])
+        repo.set_body_extras(self.conn, rows)
+
+    def _write_edits(self, rowids: list[int]) -> None:
+        edits, unsent = [], []
+        for chunk in _chunks(rowids, 500):
+            for message_id, summary in self.raw.execute(
+                f"SELECT mm.id, s.message_summary_info FROM {source_sql.SCHEMA}.message s "
+                f"JOIN messages mm ON mm.guid = s.guid WHERE s.ROWID IN ({','.join('?' * len(chunk))})", chunk,
+            ):
+                rows, is_unsent = edit_rows(message_id, summary)
+                edits.extend(rows)
+                if is_unsent:
+                    unsent.append(message_id)
+        repo.upsert_edits(self.conn, edits)
+        repo.mark_unsent(self.conn, unsent)
+        self.stats.edits += len(edits)
+
+    def _count_problems(self, loaded: LoadedMessages) -> None:
+        ids = None if self.bulk else [m[0] for m in loaded.new + loaded.updated]
+        counts = repo.count_problem_messages(self.conn, unknown_chat_id=self.unknown_chat_id,
+                                             undated_at=APPLE_EPOCH_UNIX_MS, message_ids=ids)
+        for name, value in counts.items():
+            setattr(self.stats, name, getattr(self.stats, name) + value)
+
+    # -- conversations --------------------------------------------------------------------------------
+
+    def _place_in_conversations(self, loaded: LoadedMessages, before: dict) -> None:
+        if self.bulk:  # planned before the copy
+            return
+        from_at: dict[int, int] = {}
+        for message_id, chat_id, sent_at in loaded.new + loaded.updated:
+            from_at[chat_id] = min(from_at.get(chat_id, sent_at), sent_at)
+            previous = before.get(message_id)
+            if previous is not None and (previous[1], previous[2]) != (chat_id, sent_at):
+                from_at[previous[1]] = min(from_at.get(previous[1], previous[2]), previous[2])
+        for chat_id, at in from_at.items():
+            self._resplit(chat_id, from_at=at)
+        self.stats.changed_chat_ids.update(from_at)
+
+    def _plan_before_load(self, select: str) -> None:
+        """Bulk: plan every chat's conversations from the source itself, so rows land with their conversation."""
+        timeline = repo.list_source_timeline(self.conn, source_select=select, date_sql=source_sql.apple_ms_sql,
+                                             epoch_ms=APPLE_EPOCH_UNIX_MS, unknown_chat_id=self.unknown_chat_id)
+        self._bulk_count = len(timeline)
+        next_id = repo.next_conversation_id(self.conn)
         now = now_ms()
-        conversation_rows = []
-        by_id = {m[F_ID]: m for m in messages}
-        for chat_id, chat_messages in by_chat.items():
-            chat_messages.sort(key=lambda m: (m[F_SENT_AT], m[F_ID]))
-            timeline = [(m[F_ID], m[F_SENT_AT], None) for m in chat_messages]
-            for planned in plan_conversations(timeline, self.gap_ms):
-                conversation_id = next_conversation
-                next_conversation += 1
-                for message_id in planned.message_ids:
-                    by_id[message_id][F_CONVERSATION] = conversation_id
-                conversation_rows.append((conversation_id, chat_id, planned.started_at, planned.last_message_at,
-                                          len(planned.message_ids), now))
-                self.stats.touched_conversation_ids.add(conversation_id)
-        repo.insert_conversations(self.conn, conversation_rows)
+        rows, pairs = [], []
+        for chat_id, messages in groupby(timeline, key=lambda m: m[1]):
+            for planned in plan_conversations([(rowid, at, None) for rowid, _c, at in messages], self.gap_ms):
+                rows.append((next_id, chat_id, planned.started_at, planned.last_message_at,
+                             len(planned.message_ids), now))
+                pairs.extend(f'"{rowid}":{next_id}' for rowid in planned.message_ids)
+                self.stats.touched_conversation_ids.add(next_id)
+                next_id += 1
+        repo.insert_conversations(self.conn, rows)
+        repo.load_message_conversations(self.conn, "{" + ",".join(pairs) + "}")
 
     def _resplit(self, chat_id: int, *, from_at: int) -> None:
         """Re-run the split over a chat from the conversation holding `from_at` to its end."""
@@ -241,35 +357,68 @@ class MirrorWriter:
         repo.set_message_conversations(conn, reassigned)
         repo.delete_empty_conversations(conn, chat_id=chat_id)
 
-    def _write_reactions(self, batch: TransformedBatch, id_by_guid: dict[str, int]) -> None:
-        latest = latest_reactions(batch.reactions)
-        if not latest:
-            return
-        targets = {e.target_guid for e in latest} - id_by_guid.keys()
-        if targets and not self.bulk:
-            id_by_guid = {**id_by_guid, **{g: v[0] for g, v in repo.message_ids_by_guid(self.conn, list(targets)).items()}}
-        repo.upsert_reactions(self.conn, [
-            (e.target_guid, e.target_part, id_by_guid.get(e.target_guid), e.sender_key, e.sender_contact_id,
-             1 if e.is_from_me else 0, e.kind, e.emoji, e.source_guid, e.source_rowid, e.reacted_at,
-             1 if e.added else 0)
-            for e in latest
-        ])
-        self.stats.reactions += len(latest)
+    # -- reactions and attachments ---------------------------------------------------------------------
 
-    # -- attachments and finishing ------------------------------------------------------------------
+    def load_reactions(self, *, where: str = "1", params: dict | None = None) -> list[ReactionEvent]:
+        select = source_sql.message_select(self.columns, where=f"({where}) AND {source_sql.tapback_filter(tapbacks=True)}",
+                                           with_chat=False)
+        events = []
+        for rowid, guid, handle_rowid, is_from_me, date, assoc_type, assoc_guid, assoc_emoji in self.raw.execute(
+            f"SELECT source_rowid, guid, handle_rowid, is_from_me, date, assoc_type, assoc_guid, assoc_emoji "
+            f"FROM ({select})", params or {},
+        ):
+            contact = self.contact_by_handle_rowid.get(handle_rowid)
+            event = reaction_event(
+                source_rowid=rowid, guid=guid, assoc_type=assoc_type, assoc_guid=assoc_guid,
+                assoc_emoji=assoc_emoji, is_from_me=bool(is_from_me), date=date, handle_rowid=handle_rowid,
+                sender_key=contact[1] if contact else None, sender_contact_id=contact[0] if contact else None,
+            )
+            if event is not None:
+                events.append(event)
+        latest = latest_reactions(events)
+        if latest:
+            ids = repo.message_states(self.conn, sorted({e.target_guid for e in latest}))
+            write = repo.insert_reactions if self.bulk else repo.upsert_reactions
+            write(self.conn, [
+                (e.target_guid, e.target_part, ids[e.target_guid][0] if e.target_guid in ids else None,
+                 e.sender_key, e.sender_contact_id, 1 if e.is_from_me else 0, e.kind, e.emoji, e.source_guid,
+                 e.source_rowid, e.reacted_at, 1 if e.added else 0)
+                for e in latest
+            ])
+            self.stats.reactions += len(latest)
+            self.stats.changed_chat_ids.update(ids[e.target_guid][2] for e in latest if e.target_guid in ids)
+        return latest
 
-    def write_attachments(self, rows, *, message_id_by_rowid: dict[int, int]) -> None:
-        batch = transform_attachments(rows, message_id_by_rowid=message_id_by_rowid)
-        repo.upsert_attachments(self.conn, batch.rows)
+    def load_attachments(self, rows, *, messages_root: str | None = None) -> None:
+        rows = list(rows)
+        message_ids = dict(self.raw.execute(
+            "SELECT source_rowid, id FROM messages WHERE source_rowid IN (SELECT value FROM json_each(?))",
+            (_json_list({r[-1] for r in rows if r[-1] is not None}),),
+        ).fetchall()) if rows else {}
+        batch = transform_attachments(rows, message_id_by_rowid=message_ids, messages_root=messages_root)
+        (repo.insert_attachments if self.bulk else repo.upsert_attachments)(self.conn, batch.rows)
         self.stats.attachments += len(batch.rows)
         self.stats.missing_attachment_files += batch.missing_files
         self.stats.orphan_attachments += batch.orphans
 
     def finish(self) -> None:
-        conn = self.conn
         if self.bulk:
-            repo.fts_rebuild(conn)
-            repo.refresh_chat_stats(conn)
+            if self._pending_extras is not None:
+                self._apply_body_extras(self._pending_extras.result())
+                self._pending_extras = None
+            self._count_problems(LoadedMessages())
+            repo.create_indexes(self.conn, self._deferred_indexes)
+            repo.fts_rebuild(self.conn)
+            repo.refresh_chat_stats(self.conn)
         else:
-            repo.link_reactions_to_messages(conn)
-            repo.refresh_chat_stats(conn, self.stats.changed_chat_ids)
+            repo.link_reactions_to_messages(self.conn)
+            repo.refresh_chat_stats(self.conn, self.stats.changed_chat_ids)
+
+
+def _chunks(values: list[int], size: int):
+    for start in range(0, len(values), size):
+        yield tuple(values[start:start + size])
+
+
+def _json_list(values) -> str:
+    return "[" + ",".join(str(int(v)) for v in values) + "]"

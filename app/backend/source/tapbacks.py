@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+ADD_RANGE = (2000, 2007)
+REMOVE_RANGE = (3000, 3007)
 KINDS = {0: "love", 1: "like", 2: "dislike", 3: "laugh", 4: "emphasize", 5: "question", 6: "emoji", 7: "sticker"}
 _TARGET = re.compile(r"^(?:p:(\d+)/|bp:)?(.+)$")
 
@@ -19,7 +21,8 @@ class Tapback:
 
 def is_tapback(associated_message_type: int | None) -> bool:
     return associated_message_type is not None and (
-        2000 <= associated_message_type <= 2007 or 3000 <= associated_message_type <= 3007
+        ADD_RANGE[0] <= associated_message_type <= ADD_RANGE[1]
+        or REMOVE_RANGE[0] <= associated_message_type <= REMOVE_RANGE[1]
     )
 
 
@@ -33,7 +36,7 @@ def parse_tapback(associated_message_type: int, associated_message_guid: str | N
     part = int(match.group(1)) if match.group(1) else 0
     return Tapback(
         kind=KINDS[associated_message_type % 1000],
-        added=associated_message_type < 3000,
+        added=associated_message_type <= ADD_RANGE[1],
         target_guid=match.group(2),
         target_part=part,
     )

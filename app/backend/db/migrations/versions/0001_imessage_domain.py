@@ -120,7 +120,7 @@ UPGRADE = [
     """
     CREATE TABLE messages (
         id INTEGER PRIMARY KEY,
-        guid TEXT NOT NULL UNIQUE,
+        guid TEXT NOT NULL,
         source_rowid INTEGER,
         chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
         conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
@@ -152,6 +152,9 @@ UPGRADE = [
         decode_error TEXT
     )
     """,
+    # Unique constraints are named indexes (not column constraints) so a bulk load can drop and
+    # rebuild them: building an index by sorting is far faster than growing it row by row.
+    "CREATE UNIQUE INDEX ux_messages_guid ON messages(guid)",
     "CREATE INDEX ix_messages_chat_sent ON messages(chat_id, sent_at, id)",
     "CREATE INDEX ix_messages_conversation ON messages(conversation_id, sent_at)",
     "CREATE INDEX ix_messages_source_rowid ON messages(source_rowid)",
@@ -183,16 +186,16 @@ UPGRADE = [
         source_guid TEXT NOT NULL,
         source_rowid INTEGER,
         reacted_at INTEGER NOT NULL,
-        is_active INTEGER NOT NULL DEFAULT 1,
-        UNIQUE (sender_key, target_guid, target_part, kind, emoji)
+        is_active INTEGER NOT NULL DEFAULT 1
     )
     """,
+    "CREATE UNIQUE INDEX ux_reactions_state ON reactions(sender_key, target_guid, target_part, kind, emoji)",
     "CREATE INDEX ix_reactions_message ON reactions(message_id)",
     "CREATE INDEX ix_reactions_target ON reactions(target_guid)",
     """
     CREATE TABLE attachments (
         id INTEGER PRIMARY KEY,
-        guid TEXT NOT NULL UNIQUE,
+        guid TEXT NOT NULL,
         source_rowid INTEGER,
         message_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,
         path TEXT,
@@ -205,6 +208,7 @@ UPGRADE = [
         file_present INTEGER NOT NULL DEFAULT 0
     )
     """,
+    "CREATE UNIQUE INDEX ux_attachments_guid ON attachments(guid)",
     "CREATE INDEX ix_attachments_message ON attachments(message_id)",
     # Full-text index over message text; maintained by the repositories that write messages.
     """

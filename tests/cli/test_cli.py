@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CHATSTATS = [sys.executable, "-m", "backend.cli.main"]
+
+
+def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CHATSTATS, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_doctor_says_there_is_no_chat_db_and_how_to_use_demo_data(isolated_data_dir):
+    result = _run("doctor", "--json")
+    report = json.loads(result.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["source chat.db"]["ok"] is False
+    assert "chatstats demo-source" in checks["source chat.db"]["fix"]
+    assert checks["redis"]["ok"] is True and "redis-server" in checks["redis"]["detail"]
+    assert checks["data dir"]["ok"] is True and str(isolated_data_dir) in checks["data dir"]["detail"]
+    assert checks["llm model"]["detail"].startswith("offline")
+    assert result.returncode == 0  # a missing chat.db is expected off a Mac: demo data covers it
+    human = _run("doctor")
+    assert "[!!] source chat.db" in human.stdout and "fix:" in human.stdout
+
+
+def test_doctor_reports_an_unwritable_data_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = _run("doctor", "--json", env={"CHATSTATS_DATA_DIR": str(blocker / "data")})
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["data dir"]["ok"] is False and "CHATSTATS_DATA_DIR" in checks["data dir"]["fix"]
+    assert result.returncode == 1
+
+
+def test_migrate_prints_the_revision(isolated_data_dir):
+    result = _run("migrate")
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["revision"] == "0001" and (isolated_data_dir / "central.db").exists()
+
+
+def test_import_of_a_missing_source_is_a_clear_error(tmp_path):
+    result = _run("import", "--source", str(tmp_path / "missing" / "chat.db"))
+    assert result.returncode == 2
+    assert "source_database_missing" in result.stderr and "demo-source" in result.stderr
+
+
+def test_debug_decode_body_on_real_blobs(testdata_dir):
+    blob = testdata_dir / "imessage-exporter" / "typedstream" / "URL"
+    result = _run("debug", "decode-body", str(blob))
+    body = json.loads(result.stdout)
+    assert body["text"] == "https://github.com/ReagentX/Logria"
+    assert body["links"] == ["https://github.com/ReagentX/Logria"]
+    assert set(body) == {"text", "parts", "attachments", "mentions", "links", "one_time_code",
+                         "audio_transcription", "errors"}
+
+
+def test_debug_decode_summary_on_real_plists(testdata_dir):
+    plist = testdata_dir / "imessage-exporter" / "edited_message" / "Edited.plist"
+    body = json.loads(_run("debug", "decode-summary", str(plist)).stdout)
+    assert body["fully_unsent"] is False
+    versions = body["edited_parts"]["0"]
+    assert [v["text"] for v in versions] == ["First message  ", "Edit 1", "Edit 2", "Edited message"]
+
+
+def test_demo_source_then_import_prints_json_summaries(tmp_path, isolated_data_dir):
+    out = tmp_path / "demo"
+    made = _run("demo-source", str(out), "--messages", "400", "--chats", "5", "--contacts", "12", "--seed", "3")
+    assert made.returncode == 0, made.stderr
+    summary = json.loads(made.stdout.strip().splitlines()[-1])
+    assert summary["messages"] >= 400 and Path(summary["chat_db"]).exists()
+    imported = _run("import", "--source", str(out / "chat.db"))
+    assert imported.returncode == 0, imported.stderr
+    result = json.loads(imported.stdout.strip().splitlines()[-1])
+    assert result["event"] == "imported" and result["counts"]["messages"] > 300
+    assert result["counts"]["contacts"] >= 5  # the AddressBook beside a demo source is found
