@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -97,12 +98,29 @@ def demo_source(
     out_dir: Path = typer.Argument(..., help="folder to write chat.db, AddressBook/ and Attachments/ into"),
     messages: int = typer.Option(20_000, min=0), chats: int = typer.Option(40, min=1),
     contacts: int = typer.Option(150, min=1), seed: int = typer.Option(7),
+    live: float = typer.Option(0.0, "--live", min=0, metavar="RATE",
+                               help="then keep writing to it like Messages, RATE actions a second, until stopped"),
 ) -> None:
     """Generate a synthetic Messages database and Contacts in Apple's schema; prints a JSON summary."""
-    from backend.source.demo.generator import generate_demo_source
+    import signal
+    import threading
 
-    summary = generate_demo_source(out_dir, messages=messages, chats=chats, contacts=contacts, seed=seed)
-    print(json.dumps(summary.to_json()))
+    from backend.source.demo.generator import MANIFEST_NAME, generate_demo_source
+    from backend.source.demo.live import run_live
+
+    chat_db = out_dir / "chat.db"
+    if live > 0 and chat_db.exists():
+        print(f"{chat_db} exists: not generating, writing to it live", file=sys.stderr)
+        manifest = out_dir / MANIFEST_NAME
+        data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {"chat_db": str(chat_db)}
+    else:
+        data = generate_demo_source(out_dir, messages=messages, chats=chats, contacts=contacts, seed=seed).to_json()
+    print(json.dumps(data), flush=True)
+    if live > 0:
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        run_live(chat_db, rate=live, seed=seed, stop=stop)
 
 
 @app.command()
