@@ -1,0 +1,1 @@
+"""Chats as the inbox lists them: names, participants, last message, unread counts."""

@@ -1,0 +1,1 @@
+"""Messages as the inbox shows them: sender, text, reactions, attachments, edits, extras."""
