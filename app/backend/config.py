@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     api_token: str = ""  # empty: a fresh random token per launch
     log_level: str = "INFO"
+    live_sync: bool = True  # the API process watches the source and mirrors changes as they happen
+    sync_safety_interval_s: float = Field(default=2.0, gt=0)  # safety check when file events are missed
+    sync_use_events: bool = True  # file-system events (off: the safety check alone)
 
     @property
     def central_db_path(self) -> Path:

@@ -13,10 +13,17 @@ from backend import __version__
 from backend.api.errors import install_error_handlers
 from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
+from backend.chats.router import router as chats_router
 from backend.config import Settings, get_settings
+from backend.contacts.router import router as contacts_router
+from backend.conversations.router import router as conversations_router
 from backend.db.engine import get_engine
 from backend.health.router import router as health_router
+from backend.messages.router import router as messages_router
+from backend.live.hub import MessageHub
+from backend.live.router import router as live_router
 from backend.settings.router import router as settings_router
+from backend.sync.runtime import start_live_sync
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +33,18 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     token = token or settings.api_token or new_token()
     engine = get_engine(settings.central_db_path)
 
+    hub = MessageHub()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepare_database(engine)  # MigrationFailed propagates: uvicorn refuses to start
+        app.state.watcher = start_live_sync(settings, engine, hub)
         log.info("API ready (central.db %s)", settings.central_db_path)
-        yield
+        try:
+            yield
+        finally:
+            if app.state.watcher is not None:
+                app.state.watcher.stop()
 
     app = FastAPI(
         title="ChatStats",
@@ -42,10 +56,17 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.state.settings = settings
     app.state.engine = engine
     app.state.token = token
+    app.state.hub = hub
+    app.state.watcher = None
 
     install_error_handlers(app)
     app.include_router(health_router, prefix="/api")
     app.include_router(settings_router, prefix="/api")
+    app.include_router(chats_router, prefix="/api")
+    app.include_router(conversations_router, prefix="/api")
+    app.include_router(messages_router, prefix="/api")
+    app.include_router(contacts_router, prefix="/api")
+    app.include_router(live_router, prefix="/api")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

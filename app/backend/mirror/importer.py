@@ -23,7 +23,7 @@ from backend.config import Settings
 from backend.db import migrate
 from backend.db.engine import create_db_engine, dispose_engines, get_engine
 from backend.db.session import fetch_value, session_scope, write_transaction
-from backend.mirror import repo
+from backend.mirror import repo, state
 from backend.mirror.chats import resolve_chats
 from backend.mirror.people import resolve_people
 from backend.mirror.writer import MirrorWriter, WriteStats
@@ -91,21 +91,22 @@ def import_source(
         else:
             stats = _import_in_place(engine, settings, reader, people, chats, total, progress)
             mode = "in_place"
-        max_rowid = reader.max_message_rowid()
+        max_rowid = stats.source_max_rowid
     finally:
         reader.close()
 
     engine = get_engine(target)
     with write_transaction(engine) as conn:
-        repo.set_sync_state(conn, "chatdb.source", str(Path(source).expanduser().resolve()))
-        repo.set_sync_state(conn, "chatdb.message_rowid", max_rowid)
+        repo.set_sync_state(conn, state.SOURCE_KEY, str(Path(source).expanduser().resolve()))
+        repo.set_sync_state(conn, state.CURSOR_KEY, max_rowid)
+        repo.set_sync_state(conn, state.DELETED_CURSOR_KEY, stats.source_deleted_rowid)
         counts = repo.count_rows(conn)
         summary = ImportSummary(
             source=str(source), addressbook=str(addressbook_dir) if addressbook_dir else None, mode=mode,
             seconds=time.perf_counter() - started, counts=counts, written=stats.to_json(),
             max_source_rowid=max_rowid, warnings=warnings + _warnings(stats),
         )
-        repo.set_sync_state(conn, "chatdb.last_import", summary.to_json())
+        repo.set_sync_state(conn, state.LAST_IMPORT_KEY, summary.to_json())
     log.info("imported %d messages (%s) in %.2f s", counts["messages"], mode, summary.seconds)
     return summary
 
@@ -141,6 +142,7 @@ def _warnings(stats: WriteStats) -> list[str]:
 
 
 def _write_all(writer: MirrorWriter, reader: ChatDbReader, people, chats, total: int, progress: Progress) -> None:
+    writer.snapshot_source_cursor()  # first read of src: the copy below sees exactly this snapshot
     contact_ids = writer.write_people(people)
     writer.write_chats(chats, contact_ids, people)
     progress("messages", 0, total)
@@ -149,6 +151,9 @@ def _write_all(writer: MirrorWriter, reader: ChatDbReader, people, chats, total:
     progress("messages", total, total)
     writer.load_attachments(reader.attachments(), messages_root=str(reader.path.resolve().parent))
     progress("attachments", writer.stats.attachments, writer.stats.attachments)
+    deleted = reader.deleted_messages_after(0)
+    writer.apply_deletions([guid for _rowid, guid in deleted])
+    writer.stats.source_deleted_rowid = max((rowid for rowid, _guid in deleted), default=0)
     writer.finish()
     progress("index", 1, 1)
 

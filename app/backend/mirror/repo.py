@@ -159,18 +159,18 @@ def refresh_chat_stats(conn: Connection, chat_ids: Iterable[int] | None = None) 
         ids = sorted({int(i) for i in chat_ids})
         if not ids:
             return
-        only = f"AND chats.id IN ({','.join(map(str, ids))})"
+        only = f"AND m.chat_id IN ({','.join(map(str, ids))})"
     conn.exec_driver_sql(f"""
         UPDATE chats SET last_message_at = s.last_at, last_message_id = s.last_id, message_count = s.n,
                          unread_count = s.unread
         FROM (
             SELECT chat_id, max(sent_at) AS last_at, count(*) AS n,
                    sum(is_from_me = 0 AND is_read = 0 AND kind = 'message') AS unread,
-                   (SELECT m2.id FROM messages m2 WHERE m2.chat_id = m.chat_id
+                   (SELECT m2.id FROM messages m2 WHERE m2.chat_id = m.chat_id AND m2.deleted_at IS NULL
                     ORDER BY m2.sent_at DESC, m2.id DESC LIMIT 1) AS last_id
-            FROM messages m GROUP BY chat_id
+            FROM messages m WHERE m.deleted_at IS NULL {only} GROUP BY chat_id
         ) AS s
-        WHERE s.chat_id = chats.id {only}
+        WHERE s.chat_id = chats.id
     """)
 
 
@@ -260,6 +260,53 @@ def load_message_conversations(conn: Connection, pairs_json: str) -> None:
                 (pairs_json,))
 
 
+def changed_rowids(conn: Connection, *, source_select: str, date_sql, unknown_chat_id: int,
+                   params: dict[str, Any]) -> list[int]:
+    """Source rows whose mirrored copy differs in what Messages changes after the fact: edits,
+    unsends, read and delivery times, a body that arrived late, the chat a message belongs to."""
+    return [rowid for (rowid,) in conn.connection.driver_connection.execute(f"""
+        SELECT s.source_rowid FROM ({source_select}) AS s
+        JOIN messages mm ON mm.guid = s.guid
+        LEFT JOIN temp.source_chats sc ON sc.rowid = s.chat_rowid
+        WHERE coalesce({date_sql("s.date_edited")}, -1) != coalesce(mm.edited_at, -1)
+           OR coalesce({date_sql("s.date_retracted")}, -1) != coalesce(mm.retracted_at, -1)
+           OR coalesce({date_sql("s.date_read")}, -1) != coalesce(mm.read_at, -1)
+           OR coalesce({date_sql("s.date_delivered")}, -1) != coalesce(mm.delivered_at, -1)
+           OR (CASE WHEN s.is_read THEN 1 ELSE 0 END) != mm.is_read
+           OR (mm.text IS NULL AND mm.decode_error IS NULL AND s.body IS NOT NULL)
+           OR (coalesce(s.text, '') != '' AND mm.text IS NOT s.text)
+           OR coalesce(sc.chat_id, {int(unknown_chat_id)}) != mm.chat_id
+    """, params).fetchall()]
+
+
+def mark_deleted(conn: Connection, guids: Sequence[str]) -> list[tuple[int, int, int]]:
+    """Messages deleted in Messages: kept and flagged, but out of their conversation (the caller re-splits).
+
+    Returns (id, chat_id, sent_at) of the messages flagged now.
+    """
+    if not guids:
+        return []
+    return [tuple(r) for r in conn.connection.driver_connection.execute(
+        "UPDATE messages SET deleted_at = ?, conversation_id = NULL "
+        "WHERE deleted_at IS NULL AND guid IN (SELECT value FROM json_each(?)) RETURNING id, chat_id, sent_at",
+        (now_ms(), json.dumps(list(guids))),
+    ).fetchall()]
+
+
+def contact_names(conn: Connection) -> dict[int, str | None]:
+    return dict(conn.connection.driver_connection.execute(
+        "SELECT id, display_name FROM contacts WHERE merged_into_id IS NULL").fetchall())
+
+
+def conversation_chats(conn: Connection, conversation_ids) -> list[tuple[int, int]]:
+    ids = sorted(conversation_ids)
+    if not ids:
+        return []
+    return [tuple(r) for r in conn.connection.driver_connection.execute(
+        "SELECT id, chat_id FROM conversations WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(ids),)).fetchall()]
+
+
 def set_body_extras(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (text, body_json, decode_error, source guid) from full decodes of rich or odd blobs."""
     _many(conn, "UPDATE messages SET text = coalesce(text, ?), body_json = ?, decode_error = ? WHERE guid = ?", rows)
@@ -340,7 +387,8 @@ def list_chat_timeline(conn: Connection, *, chat_id: int, from_at: int) -> list[
         WHERE chat_id = :chat_id AND started_at <= :from_at
     """, {"chat_id": chat_id, "from_at": from_at})
     return [tuple(row) for row in conn.exec_driver_sql(
-        "SELECT id, sent_at, conversation_id FROM messages WHERE chat_id = ? AND sent_at >= ? ORDER BY sent_at, id",
+        "SELECT id, sent_at, conversation_id FROM messages WHERE chat_id = ? AND sent_at >= ? AND deleted_at IS NULL "
+        "ORDER BY sent_at, id",
         (chat_id, min(start, from_at)),
     ).all()]
 

@@ -50,6 +50,8 @@ class WriteStats:
     undated: int = 0
     contacts_merged: int = 0
     chats_merged: int = 0
+    source_max_rowid: int = 0
+    source_deleted_rowid: int = 0
     changed_chat_ids: set[int] = field(default_factory=set)
     touched_conversation_ids: set[int] = field(default_factory=set)
 
@@ -103,6 +105,12 @@ class MirrorWriter:
         self._deferred_indexes: list[str] = []
         self._pending_extras: PendingExtras | None = None
         self._bulk_count = 0
+
+    def snapshot_source_cursor(self) -> int:
+        """The source's max ROWID in this transaction's snapshot of it (what this write will have seen)."""
+        self.stats.source_max_rowid = self.raw.execute(
+            f"SELECT coalesce(max(ROWID), 0) FROM {source_sql.SCHEMA}.message").fetchone()[0]
+        return self.stats.source_max_rowid
 
     # -- people and chats ---------------------------------------------------------------------------
 
@@ -223,6 +231,15 @@ class MirrorWriter:
         if not self.bulk:  # bulk counts in finish(), once background decodes are in
             self._count_problems(loaded)
         return loaded
+
+    def changed_source_rowids(self, *, low: int, high: int) -> list[int]:
+        """Already-mirrored source rows in (low, high] that Messages changed since (see repo.changed_rowids)."""
+        if high <= low:
+            return []
+        select = source_sql.message_select(
+            self.columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {source_sql.tapback_filter(tapbacks=False)}")
+        return repo.changed_rowids(self.conn, source_select=select, date_sql=source_sql.apple_ms_sql,
+                                   unknown_chat_id=self.unknown_chat_id, params={"low": low, "high": high})
 
     def _existing(self, select: str, params: dict) -> dict[int, tuple[str | None, int, int]]:
         """id -> (text, chat_id, sent_at) of mirrored messages the load will touch (to fix FTS and splits)."""
@@ -400,6 +417,17 @@ class MirrorWriter:
         self.stats.attachments += len(batch.rows)
         self.stats.missing_attachment_files += batch.missing_files
         self.stats.orphan_attachments += batch.orphans
+
+    def apply_deletions(self, guids: list[str]) -> list[tuple[int, int]]:
+        """Flag messages Messages deleted and re-split their chats without them; returns (id, chat_id)."""
+        flagged = repo.mark_deleted(self.conn, guids)
+        from_at: dict[int, int] = {}
+        for _mid, chat_id, sent_at in flagged:
+            from_at[chat_id] = min(from_at.get(chat_id, sent_at), sent_at)
+        for chat_id, at in from_at.items():
+            self._resplit(chat_id, from_at=at)
+        self.stats.changed_chat_ids.update(from_at)
+        return [(mid, chat_id) for mid, chat_id, _at in flagged]
 
     def finish(self) -> None:
         if self.bulk:

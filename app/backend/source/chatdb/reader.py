@@ -197,7 +197,8 @@ class ChatDbReader:
         )
         return self._query(sql, params)
 
-    def deleted_message_guids(self) -> list[str]:
+    def deleted_messages_after(self, rowid: int) -> list[tuple[int, str]]:
+        """(ROWID, guid) of deletions Messages recorded after `rowid` (deleted_messages is append-only)."""
         if "guid" not in self.columns["deleted_messages"]:
             return []
-        return [row[0] for row in self._query("SELECT guid FROM deleted_messages")]
+        return list(self._query("SELECT ROWID, guid FROM deleted_messages WHERE ROWID > ? ORDER BY ROWID", (rowid,)))

@@ -102,14 +102,3 @@ def message_select(
 def tapback_filter(*, tapbacks: bool) -> str:
     condition = is_tapback_sql("m.associated_message_type")
     return condition if tapbacks else f"NOT {condition}"
-
-
-def changed_rows_select(columns: dict[str, set[str]]) -> str:
-    """Cheap fingerprints of recent rows, to find edits, unsends, reads and late bodies."""
-    present = columns["message"]
-    parts = [f"coalesce(m.{c}, 0)" if c in present else "0"
-             for c in ("date_read", "date_delivered", "date_edited", "date_retracted", "is_read")]
-    lengths = [f"coalesce(length(m.{c}), -1)" if c in present else "-1"
-               for c in ("text", "attributedBody", "message_summary_info")]
-    fingerprint = " || ':' || ".join(parts + lengths)
-    return f"SELECT m.ROWID, m.guid, {fingerprint} AS fingerprint FROM {SCHEMA}.message m WHERE m.ROWID > :after"

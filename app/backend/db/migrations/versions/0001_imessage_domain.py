@@ -147,6 +147,7 @@ UPGRADE = [
         is_read INTEGER NOT NULL DEFAULT 0,
         is_audio INTEGER NOT NULL DEFAULT 0,
         is_unsent INTEGER NOT NULL DEFAULT 0,
+        deleted_at INTEGER,
         has_attachments INTEGER NOT NULL DEFAULT 0,
         body_json TEXT,
         decode_error TEXT

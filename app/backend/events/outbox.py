@@ -1,0 +1,57 @@
+"""SQL of event_outbox: durable events written in the transaction of the change that causes them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from backend.db.clock import now_ms
+from backend.events.types import to_payload
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: int
+    name: str
+    payload: dict[str, Any]
+    created_at: int
+
+
+def record(conn: Connection, events: Sequence[Any]) -> list[StoredEvent]:
+    """Append events (inside the caller's write transaction); returns them with their ids."""
+    raw = conn.connection.driver_connection
+    now = now_ms()
+    stored = []
+    for evt in events:
+        payload = to_payload(evt)
+        cursor = raw.execute(
+            "INSERT INTO event_outbox (name, payload, created_at) VALUES (?, ?, ?)",
+            (evt.name, json.dumps(payload, separators=(",", ":")), now),
+        )
+        stored.append(StoredEvent(cursor.lastrowid, evt.name, payload, now))
+    return stored
+
+
+def list_after(conn: Connection, *, after_id: int, names: Sequence[str] | None = None,
+               limit: int = 10_000) -> list[StoredEvent]:
+    """Events with id > after_id, oldest first (replay for a client that reconnects)."""
+    params: list[Any] = [after_id]
+    where = ""
+    if names:
+        where = f"AND name IN ({','.join('?' * len(names))})"
+        params.extend(names)
+    params.append(limit)
+    rows = conn.connection.driver_connection.execute(
+        f"SELECT id, name, payload, created_at FROM event_outbox WHERE id > ? {where} ORDER BY id LIMIT ?",
+        params,
+    ).fetchall()
+    return [StoredEvent(i, n, json.loads(p), c) for i, n, p, c in rows]
+
+
+def latest_id(conn: Connection) -> int:
+    return conn.connection.driver_connection.execute(
+        "SELECT coalesce(max(id), 0) FROM event_outbox").fetchone()[0]

@@ -1,0 +1,82 @@
+"""Events are frozen dataclasses with a registered name, carrying ids, not rows."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, TypeVar
+
+E = TypeVar("E")
+_REGISTRY: dict[str, type] = {}
+
+
+def event(name: str):
+    """Register a frozen dataclass as the event called `name`."""
+
+    def register(cls: type[E]) -> type[E]:
+        if name in _REGISTRY:
+            raise ValueError(f"event name {name!r} registered twice")
+        cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
+        cls.name = name  # type: ignore[attr-defined]
+        _REGISTRY[name] = cls
+        return cls
+
+    return register
+
+
+def event_class(name: str) -> type:
+    return _REGISTRY[name]
+
+
+def to_payload(evt: Any) -> dict[str, Any]:
+    return dataclasses.asdict(evt)
+
+
+def from_payload(name: str, payload: dict[str, Any]) -> Any:
+    cls = _REGISTRY[name]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in payload.items() if k in fields})
+
+
+@event("message.created")
+class MessageCreated:
+    name: ClassVar[str]
+    message_id: int
+    chat_id: int
+    conversation_id: int | None = None
+
+
+@event("message.updated")
+class MessageUpdated:
+    """Edited, unsent, read, delivered, reacted to, deleted, or its body arrived late."""
+
+    name: ClassVar[str]
+    message_id: int
+    chat_id: int
+
+
+@event("chat.updated")
+class ChatUpdated:
+    name: ClassVar[str]
+    chat_id: int
+
+
+@event("contact.updated")
+class ContactUpdated:
+    name: ClassVar[str]
+    contact_id: int
+
+
+@event("conversation.updated")
+class ConversationUpdated:
+    name: ClassVar[str]
+    conversation_id: int
+    chat_id: int
+
+
+@event("source.reconciled")
+class SourceReconciled:
+    """The source was rebuilt (its ROWIDs went backwards); the mirror was reconciled by guid."""
+
+    name: ClassVar[str]
+    previous_cursor: int
+    new_cursor: int

@@ -1,0 +1,1 @@
+"""Live updates for the UI: the in-process message hub and the SSE streams."""

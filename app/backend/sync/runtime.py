@@ -1,0 +1,33 @@
+"""Starting and stopping live sync inside the API process."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+
+from backend.config import Settings
+from backend.live.hub import MessageHub
+from backend.mirror.sources import existing_source
+from backend.sync.service import LiveSync
+from backend.sync.watcher import SourceWatcher
+
+log = logging.getLogger(__name__)
+
+
+def start_live_sync(settings: Settings, engine: Engine, hub: MessageHub) -> SourceWatcher | None:
+    """Watch the configured (or demo) source; None when live sync is off or there is no source."""
+    if not settings.live_sync:
+        return None
+    found = existing_source(settings)
+    if found is None:
+        log.warning("live sync off: no Messages database at %s and no demo source; run `chatstats import` "
+                    "or `make run`", settings.source_chat_db)
+        return None
+    source, addressbook = found
+    sync = LiveSync(settings, engine, source=source, addressbook_dir=addressbook, hub=hub)
+    watcher = SourceWatcher(sync, safety_interval_s=settings.sync_safety_interval_s,
+                            use_events=settings.sync_use_events)
+    watcher.start()
+    log.info("live sync watching %s", source)
+    return watcher
