@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -21,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import CACHE, demo_source  # noqa: E402
+
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
@@ -34,18 +35,6 @@ seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "messages": summary.counts["messages"], "conversations": summary.counts["conversations"]}))
 """
-
-
-def generate(out: Path, messages: int, chats: int, contacts: int) -> dict:
-    marker = out / "summary.json"
-    if marker.exists():
-        return json.loads(marker.read_text())
-    shutil.rmtree(out, ignore_errors=True)
-    from backend.source.demo.generator import generate_demo_source
-
-    summary = generate_demo_source(out, messages=messages, chats=chats, contacts=contacts, seed=2026).to_json()
-    marker.write_text(json.dumps(summary))
-    return summary
 
 
 def raw_copy_seconds(chat_db: Path) -> float:
@@ -80,12 +69,11 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=300)
     parser.add_argument("--contacts", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args()
 
-    source = args.cache / f"source-{args.messages}-{args.chats}-{args.contacts}"
     started = time.perf_counter()
-    generated = generate(source, args.messages, args.chats, args.contacts)
+    source, generated = demo_source(args.messages, args.chats, args.contacts, cache=args.cache)
     generate_seconds = time.perf_counter() - started
     runs = [one_import(source) for _ in range(args.runs)]
     references = [raw_copy_seconds(source / "chat.db") for _ in range(args.runs)]

@@ -12,7 +12,7 @@ from backend.chats import service as chats
 from backend.contacts import service as contacts
 from backend.errors import NotFound
 from backend.live.hub import HubEvent
-from backend.live.streams import HEARTBEAT_S, SSE_HEADERS, StreamSpec, event_stream
+from backend.live.streams import HEARTBEAT_S, SSE_HEADERS, Shaped, StreamSpec, event_stream
 from backend.messages import service as messages
 
 router = APIRouter(prefix="/live-sync", tags=["live sync"])
@@ -26,39 +26,51 @@ def _dump(model: Any) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
-def _chat(engine: Engine, event: HubEvent) -> dict[str, Any] | None:
-    try:
-        return {"chat": _dump(chats.get_chat(engine, event.payload["chat_id"])), "cause": event.name}
-    except NotFound:
-        return None
+def _chats(engine: Engine, events: list[HubEvent]) -> Shaped:
+    """One frame per chat touched in the batch, carrying the last of its event ids."""
+    last: dict[int, HubEvent] = {}
+    for event in events:
+        last[event.payload["chat_id"]] = event
+    shaped = []
+    for chat_id, event in sorted(last.items(), key=lambda item: item[1].id):
+        try:
+            shaped.append((event, {"chat": _dump(chats.get_chat(engine, chat_id)), "cause": event.name}))
+        except NotFound:
+            continue
+    return shaped
 
 
-def _message(engine: Engine, event: HubEvent) -> dict[str, Any] | None:
-    if event.name == "conversation.updated":
-        return dict(event.payload)
-    try:
-        return {"message": _dump(messages.get_message(engine, event.payload["message_id"]))}
-    except NotFound:
-        return None
+def _messages(engine: Engine, events: list[HubEvent]) -> Shaped:
+    found = messages.get_messages(engine, [e.payload["message_id"] for e in events if "message_id" in e.payload])
+    shaped = []
+    for event in events:
+        if event.name == "conversation.updated":
+            shaped.append((event, dict(event.payload)))
+        elif event.payload["message_id"] in found:
+            shaped.append((event, {"message": _dump(found[event.payload["message_id"]])}))
+    return shaped
 
 
-def _contact(engine: Engine, event: HubEvent) -> dict[str, Any] | None:
-    try:
-        return {"contact": _dump(contacts.get_contact(engine, event.payload["contact_id"]))}
-    except NotFound:
-        return None
+def _contacts(engine: Engine, events: list[HubEvent]) -> Shaped:
+    shaped = []
+    for event in events:
+        try:
+            shaped.append((event, {"contact": _dump(contacts.get_contact(engine, event.payload["contact_id"]))}))
+        except NotFound:
+            continue
+    return shaped
 
 
 CHATS_STREAM = StreamSpec(
     names=CHAT_EVENTS,
     accepts=lambda e: e.name in CHAT_EVENTS,
-    shape=_chat,
+    shape=_chats,
     snapshot=lambda engine: _dump(chats.list_chats(engine, limit=100)),
 )
 CONTACTS_STREAM = StreamSpec(
     names=CONTACT_EVENTS,
     accepts=lambda e: e.name in CONTACT_EVENTS,
-    shape=_contact,
+    shape=_contacts,
     snapshot=lambda engine: _dump(contacts.list_contacts(engine, limit=500)),
 )
 
@@ -67,7 +79,7 @@ def chat_messages_stream(chat_id: int) -> StreamSpec:
     return StreamSpec(
         names=MESSAGE_EVENTS,
         accepts=lambda e: e.name in MESSAGE_EVENTS and e.payload.get("chat_id") == chat_id,
-        shape=_message,
+        shape=_messages,
         snapshot=lambda engine: _dump(chats.list_chat_messages(engine, chat_id, limit=50)),
     )
 

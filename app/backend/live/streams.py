@@ -21,17 +21,26 @@ from backend.live.hub import RESYNC, HubEvent, MessageHub
 
 HEARTBEAT_S = 15.0  # the response sends a comment line this often
 REPLAY_LIMIT = 5_000
+BATCH = 1_000  # live events shaped together when a burst queues up
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+Shaped = list[tuple[HubEvent, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """What one stream carries: which events, how each becomes data, what a new client sees first."""
+    """What one stream carries: which events, how a batch of them becomes frames, what a new client sees first.
+
+    `shape` gets events in id order and returns (event, data) pairs to send, in id order; it may merge
+    events (a chat touched 500 times in a burst is sent once, with the last of their ids) or drop them.
+    Both callables run in a worker thread.
+    """
 
     names: tuple[str, ...]
     accepts: Callable[[HubEvent], bool]
-    shape: Callable[[Engine, HubEvent], dict[str, Any] | None]  # runs in a worker thread
-    snapshot: Callable[[Engine], dict[str, Any]]  # runs in a worker thread
+    shape: Callable[[Engine, list[HubEvent]], Shaped]
+    snapshot: Callable[[Engine], dict[str, Any]]
 
 
 def _frame(event: str, data: Any, event_id: int | None = None) -> dict[str, str]:
@@ -69,11 +78,9 @@ async def event_stream(
         sent = after_id
         while True:  # page through the outbox until caught up
             events, caught_up_to, more = await run_in_threadpool(_replay, engine, spec, sent)
-            for event in events:
-                shaped = await run_in_threadpool(spec.shape, engine, event)
-                if shaped is not None:
-                    yield _frame(event.name, shaped, event.id)
-                sent = event.id
+            for start in range(0, len(events), BATCH):
+                for event, data in await run_in_threadpool(spec.shape, engine, events[start:start + BATCH]):
+                    yield _frame(event.name, data, event.id)
             sent = max(sent, caught_up_to)
             if not more:
                 return
@@ -86,17 +93,18 @@ async def event_stream(
             async for frame in catch_up(last_event_id):
                 yield frame
         while True:
-            event = await subscription.queue.get()
-            if event is RESYNC:  # we fell behind: say so, then recover from the database, bounded
+            batch = [await subscription.queue.get()]
+            while len(batch) < BATCH and not subscription.queue.empty():
+                batch.append(subscription.queue.get_nowait())
+            if RESYNC in batch:  # we fell behind and our queue was emptied: say so, recover from the database
                 yield _frame("resync", {"reason": "the client fell behind; events since the last id follow"})
                 async for frame in catch_up(sent):
                     yield frame
                 continue
-            if event.id <= sent:
-                continue
-            shaped = await run_in_threadpool(spec.shape, engine, event)
-            sent = event.id
-            if shaped is not None:
-                yield _frame(event.name, shaped, event.id)
+            batch = [e for e in batch if e.id > sent]
+            if batch:
+                for event, data in await run_in_threadpool(spec.shape, engine, batch):
+                    yield _frame(event.name, data, event.id)
+                sent = batch[-1].id
     finally:
         subscription.unsubscribe()

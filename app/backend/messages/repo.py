@@ -63,6 +63,11 @@ def get(conn: Connection, *, message_id: int) -> dict[str, Any] | None:
     return fetch_one(conn, f"{_MESSAGE_SELECT} WHERE m.id = :message_id", {"message_id": message_id})
 
 
+def list_by_ids(conn: Connection, *, message_ids: list[int]) -> list[dict[str, Any]]:
+    return fetch_all(conn, f"{_MESSAGE_SELECT} WHERE m.id IN (SELECT value FROM json_each(:ids))",
+                     {"ids": json.dumps(message_ids)})
+
+
 def get_position(conn: Connection, *, message_id: int) -> dict[str, Any] | None:
     """Where a message sits (chat, conversation, keyset position): the anchor of a cursor."""
     return fetch_one(

@@ -148,6 +148,13 @@ def page_conversation_messages(
                        next_after_id=rows[-1]["id"] if more else None)
 
 
+def get_messages(engine: Engine, message_ids: list[int]) -> dict[int, Message]:
+    """Many messages in one query (live streams shape bursts this way); missing ids are left out."""
+    with session_scope(engine) as conn:
+        rows = repo.list_by_ids(conn, message_ids=sorted(set(message_ids)))
+    return {row["id"]: to_message(row) for row in rows}
+
+
 def get_message(engine: Engine, message_id: int) -> MessageDetail:
     """One message with its edit history."""
     with session_scope(engine) as conn:

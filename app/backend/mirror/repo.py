@@ -153,24 +153,29 @@ def ensure_participants(conn: Connection, rows: Iterable[tuple[int, int]]) -> No
 
 
 def refresh_chat_stats(conn: Connection, chat_ids: Iterable[int] | None = None) -> None:
-    """Recompute last message, counts and unread counts from the messages (all chats when None)."""
-    only = ""
+    """Recompute last message, counts and unread counts from the messages (all chats when None).
+
+    Each figure is one indexed look-up per chat (ix_messages_chat_live, ix_messages_unread, and
+    ix_messages_chat_sent from the newest end), so a live pass does not rescan a long chat.
+    """
+    where = ""
     if chat_ids is not None:
         ids = sorted({int(i) for i in chat_ids})
         if not ids:
             return
-        only = f"AND m.chat_id IN ({','.join(map(str, ids))})"
+        where = f"WHERE chats.id IN ({','.join(map(str, ids))})"
     conn.exec_driver_sql(f"""
-        UPDATE chats SET last_message_at = s.last_at, last_message_id = s.last_id, message_count = s.n,
-                         unread_count = s.unread
-        FROM (
-            SELECT chat_id, max(sent_at) AS last_at, count(*) AS n,
-                   sum(is_from_me = 0 AND is_read = 0 AND kind = 'message') AS unread,
-                   (SELECT m2.id FROM messages m2 WHERE m2.chat_id = m.chat_id AND m2.deleted_at IS NULL
-                    ORDER BY m2.sent_at DESC, m2.id DESC LIMIT 1) AS last_id
-            FROM messages m WHERE m.deleted_at IS NULL {only} GROUP BY chat_id
-        ) AS s
-        WHERE s.chat_id = chats.id
+        UPDATE chats SET
+            message_count = (SELECT count(*) FROM messages m
+                             WHERE m.chat_id = chats.id AND m.deleted_at IS NULL),
+            unread_count = (SELECT count(*) FROM messages m
+                            WHERE m.chat_id = chats.id AND m.is_from_me = 0 AND m.is_read = 0
+                              AND m.kind = 'message' AND m.deleted_at IS NULL),
+            last_message_id = (SELECT m.id FROM messages m WHERE m.chat_id = chats.id AND m.deleted_at IS NULL
+                               ORDER BY m.sent_at DESC, m.id DESC LIMIT 1),
+            last_message_at = (SELECT max(m.sent_at) FROM messages m
+                               WHERE m.chat_id = chats.id AND m.deleted_at IS NULL)
+        {where}
     """)
 
 

@@ -70,6 +70,16 @@ class LoadedMessages:
     updated: list[tuple[int, int, int]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class SourceIdentities:
+    """Source handle and chat ROWIDs resolved to mirror contacts and chats."""
+
+    contact_by_handle_rowid: dict[int, tuple[int, str]]
+    unknown_chat_id: int
+    handle_rows: list[tuple[int, int, str]]  # (handle ROWID, contact id, canonical identifier)
+    chat_rows: list[tuple[int, int]]  # (chat ROWID, chat id)
+
+
 class _BodyTexts:
     """The SQL function that yields a row's text, noting rows whose blobs need more than the fast path."""
 
@@ -104,6 +114,7 @@ class MirrorWriter:
         self.contact_by_handle_rowid: dict[int, tuple[int, str]] = {}
         self._deferred_indexes: list[str] = []
         self._pending_extras: PendingExtras | None = None
+        self._identities: SourceIdentities | None = None
         self._bulk_count = 0
 
     def snapshot_source_cursor(self) -> int:
@@ -158,14 +169,26 @@ class MirrorWriter:
         repo.ensure_participants(conn, [
             (chat_ids[c.key], contact_ids[k]) for c in chats.chats.values() for k in c.participant_keys
         ])
-        self.unknown_chat_id = chat_ids[unknown_chat().key]
-        repo.load_source_maps(
-            conn,
-            handles=[(h.source_rowid, contact_ids[h.contact_key], h.canonical) for h in people.handles],
-            chats=[(rowid, chat_ids[key]) for rowid, key in chats.key_by_rowid.items()],
-        )
         for merged in self._take_changed_chats():
             self._resplit(merged, from_at=0)
+        self.use_identities(SourceIdentities(
+            contact_by_handle_rowid=self.contact_by_handle_rowid,
+            unknown_chat_id=chat_ids[unknown_chat().key],
+            handle_rows=[(h.source_rowid, contact_ids[h.contact_key], h.canonical) for h in people.handles],
+            chat_rows=[(rowid, chat_ids[key]) for rowid, key in chats.key_by_rowid.items()],
+        ))
+
+    def identities(self) -> SourceIdentities:
+        """What write_people/write_chats established, for a later pass whose people and chats are unchanged."""
+        assert self._identities is not None, "write_chats() first"
+        return self._identities
+
+    def use_identities(self, identities: SourceIdentities) -> None:
+        """Map source ROWIDs to mirror ids for the copy (instead of writing people and chats again)."""
+        self._identities = identities
+        self.contact_by_handle_rowid = identities.contact_by_handle_rowid
+        self.unknown_chat_id = identities.unknown_chat_id
+        repo.load_source_maps(self.conn, handles=identities.handle_rows, chats=identities.chat_rows)
 
     def _merge_moved_chats(self, chats: Chats, chat_ids: dict[str, int]) -> None:
         """A chat whose every source now belongs to another chat (its partner was merged) joins that chat."""

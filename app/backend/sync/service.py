@@ -31,7 +31,7 @@ from backend.mirror.chats import resolve_chats
 from backend.mirror.importer import attached_source
 from backend.mirror.people import People, resolve_people
 from backend.mirror.state import CURSOR_KEY, DELETED_CURSOR_KEY
-from backend.mirror.writer import MirrorWriter
+from backend.mirror.writer import MirrorWriter, SourceIdentities
 from backend.source.addressbook import AddressBookUnreadable
 from backend.source.addressbook.reader import find_addressbook_databases, merge_contacts, read_contacts
 from backend.source.chatdb import sql as source_sql
@@ -39,7 +39,7 @@ from backend.source.chatdb.reader import ChatDbReader
 
 log = logging.getLogger(__name__)
 
-RESCAN_WINDOW = 2_000  # recent rows whose edits, reads and late bodies are watched
+RESCAN_WINDOW = 1_000  # recent rows whose edits, reads and late bodies are watched
 PLACEMENT_GRACE_S = 10.0  # how long a new row without a chat holds the cursor back
 
 
@@ -67,6 +67,8 @@ class LiveSync:
         self._unplaced_since: dict[int, float] = {}
         self._addressbook_signature: tuple | None = None
         self._contacts: list = []
+        self._identities: SourceIdentities | None = None
+        self._identity_key: tuple | None = None
         self.passes = 0
         self.last_pass_at: float | None = None
         self.last_error: str | None = None
@@ -106,14 +108,19 @@ class LiveSync:
             new_unplaced = self._unplaced_rowids(reader, after)
             deleted = reader.deleted_messages_after(deleted_cursor)
             contacts_changed = self._refresh_contacts()
-            people, chats = self._resolve(reader)
+            identity_key = (reader.handles(), reader.chats(), reader.chat_handles(), self._addressbook_signature)
+            reuse = identity_key == self._identity_key and self._identities is not None
             with self.engine.connect() as conn, attached_source(conn, reader.path), write_transaction(conn):
                 names_before = repo.contact_names(conn) if contacts_changed else {}
                 writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=self.settings.conversation_gap_ms,
                                       bulk=False)
                 max_rowid = writer.snapshot_source_cursor()
-                contact_ids = writer.write_people(people)
-                writer.write_chats(chats, contact_ids, people)
+                if reuse:  # same handles, chats and contacts as last pass: nothing to re-resolve or re-write
+                    writer.use_identities(self._identities)
+                else:
+                    people, chats = self._resolve(*identity_key[:3])
+                    contact_ids = writer.write_people(people)
+                    writer.write_chats(chats, contact_ids, people)
                 changed = [] if reconcile else writer.changed_source_rowids(
                     low=max(0, after - RESCAN_WINDOW), high=after)
                 where, params = "m.ROWID > :after AND m.ROWID <= :upto", {"after": after, "upto": max_rowid}
@@ -150,6 +157,7 @@ class LiveSync:
                 if deleted:
                     repo.set_sync_state(conn, DELETED_CURSOR_KEY, max(rowid for rowid, _ in deleted))
                 stored = outbox.record(conn, events)
+            self._identities, self._identity_key = writer.identities(), identity_key
         result.new_messages, result.updated_messages = len(loaded.new), len(loaded.updated)
         result.events, result.reconciled, result.cursor = len(stored), reconcile, new_cursor
         result.published = [HubEvent(e.id, e.name, e.payload) for e in stored]
@@ -193,14 +201,14 @@ class LiveSync:
         self._addressbook_signature = signature
         return True
 
-    def _resolve(self, reader: ChatDbReader):
-        people: People = resolve_people(merge_contacts(self._contacts), reader.handles(),
+    def _resolve(self, handles: list[tuple], chat_rows: list[tuple], chat_handles: list[tuple]):
+        people: People = resolve_people(merge_contacts(self._contacts), handles,
                                         default_region=self.settings.default_region)
         key_by_identifier = {value: ident.contact_key for value, ident in people.identifiers.items()}
         for handle in people.handles:
             key_by_identifier.setdefault(handle.identifier, handle.contact_key)
-        chats = resolve_chats(reader.chats(), reader.chat_handles(),
-                              handle_key_by_rowid=people.handle_key_by_rowid, key_by_identifier=key_by_identifier)
+        chats = resolve_chats(chat_rows, chat_handles, handle_key_by_rowid=people.handle_key_by_rowid,
+                              key_by_identifier=key_by_identifier)
         return people, chats
 
     # -- cheap change detection for the safety check -----------------------------------------------------

@@ -161,6 +161,10 @@ UPGRADE = [
     "CREATE INDEX ix_messages_source_rowid ON messages(source_rowid)",
     "CREATE INDEX ix_messages_sender ON messages(sender_contact_id, sent_at)",
     "CREATE INDEX ix_messages_reply_to ON messages(reply_to_guid) WHERE reply_to_guid IS NOT NULL",
+    # Chat list figures without rescanning long chats: visible messages, and unread ones.
+    "CREATE INDEX ix_messages_chat_live ON messages(chat_id, sent_at) WHERE deleted_at IS NULL",
+    """CREATE INDEX ix_messages_unread ON messages(chat_id)
+       WHERE is_from_me = 0 AND is_read = 0 AND kind = 'message' AND deleted_at IS NULL""",
     """
     CREATE TABLE message_edits (
         id INTEGER PRIMARY KEY,
