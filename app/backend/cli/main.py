@@ -127,16 +127,28 @@ def demo_source(
 @handle_errors
 def run(
     demo_messages: int = typer.Option(20_000, help="size of the demo source made when there is no chat.db"),
+    demo_rate: float = typer.Option(0.5, help="demo only: Messages-like writes per second, to show live sync"),
 ) -> None:
-    """The main job: import the Messages database (demo data when there is none), then serve the API."""
+    """The main job: import the Messages database (demo data when there is none), then serve the API.
+
+    With demo data, a background thread keeps writing to the demo chat.db like Messages does, so the
+    mirror is visibly live.
+    """
+    import threading
+
     from backend.cli.serve import serve as run_server
     from backend.mirror.importer import import_source
-    from backend.mirror.sources import default_source
+    from backend.mirror.sources import default_source, demo_dir
 
     settings = get_settings()
     source, addressbook = default_source(settings, demo_messages=demo_messages)
     summary = import_source(settings, source=source, addressbook_dir=addressbook)
     print(json.dumps(summary.to_json()), flush=True)
+    if source.parent == demo_dir() and demo_rate > 0:
+        from backend.source.demo.live import run_live
+
+        threading.Thread(target=run_live, args=(source,), kwargs={"rate": demo_rate}, name="demo-writer",
+                         daemon=True).start()
     run_server(settings)
 
 

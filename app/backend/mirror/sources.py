@@ -32,9 +32,8 @@ def default_source(settings: Settings, *, demo_messages: int = 20_000) -> tuple[
     if found is not None:
         return found
     folder = demo_dir()
-    if not (folder / "chat.db").exists():
-        from backend.source.demo.generator import generate_demo_source
+    from backend.source.demo.generator import generate_demo_source
 
-        log.info("no Messages database at %s: generating demo data in %s", chat_db, folder)
-        generate_demo_source(folder, messages=demo_messages)
+    log.info("no Messages database at %s: generating demo data in %s", settings.source_chat_db, folder)
+    generate_demo_source(folder, messages=demo_messages)
     return folder / "chat.db", folder / "AddressBook"
