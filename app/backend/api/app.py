@@ -17,7 +17,10 @@ from backend.chats.router import router as chats_router
 from backend.config import Settings, get_settings
 from backend.contacts.router import router as contacts_router
 from backend.conversations.router import router as conversations_router
+from backend.conversations.sealing import seal_due
+from backend.db.clock import now_ms
 from backend.db.engine import get_engine
+from backend.events.bus import OutboxRelay
 from backend.health.router import router as health_router
 from backend.messages.router import router as messages_router
 from backend.live.hub import MessageHub
@@ -38,13 +41,21 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepare_database(engine)  # MigrationFailed propagates: uvicorn refuses to start
+        app.state.relay = OutboxRelay(engine, settings.redis_url).start() if settings.redis_url else None
+        seal_due(engine, now_ms=now_ms(), gap_ms=settings.conversation_gap_ms)  # whatever fell due while we were off
         app.state.watcher = start_live_sync(settings, engine, hub)
+        if app.state.relay is not None:
+            app.state.relay.wake()
+            if app.state.watcher is not None:
+                app.state.watcher.sync.after_commit.append(app.state.relay.wake)
         log.info("API ready (central.db %s)", settings.central_db_path)
         try:
             yield
         finally:
             if app.state.watcher is not None:
                 app.state.watcher.stop()
+            if app.state.relay is not None:
+                app.state.relay.stop()
 
     app = FastAPI(
         title="ChatStats",
@@ -58,6 +69,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.state.token = token
     app.state.hub = hub
     app.state.watcher = None
+    app.state.relay = None
 
     install_error_handlers(app)
     app.include_router(health_router, prefix="/api")

@@ -11,7 +11,7 @@ class Conversation(BaseModel):
     started_at: int
     last_message_at: int
     message_count: int
-    state: str  # open | sealed | ready
+    state: str  # open | sealed | ready | historic
     sealed_at: int | None
     first_message: MessagePreview | None
 

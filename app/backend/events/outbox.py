@@ -55,3 +55,18 @@ def list_after(conn: Connection, *, after_id: int, names: Sequence[str] | None =
 def latest_id(conn: Connection) -> int:
     return conn.connection.driver_connection.execute(
         "SELECT coalesce(max(id), 0) FROM event_outbox").fetchone()[0]
+
+
+def list_unrelayed(conn: Connection, *, limit: int) -> list[StoredEvent]:
+    rows = conn.connection.driver_connection.execute(
+        "SELECT id, name, payload, created_at FROM event_outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [StoredEvent(i, n, json.loads(p), c) for i, n, p, c in rows]
+
+
+def mark_relayed(conn: Connection, ids: Sequence[int], *, at: int) -> None:
+    conn.connection.driver_connection.execute(
+        "UPDATE event_outbox SET relayed_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+        (at, json.dumps(list(ids))),
+    )

@@ -80,3 +80,28 @@ class SourceReconciled:
     name: ClassVar[str]
     previous_cursor: int
     new_cursor: int
+
+
+@event("conversation.sealed")
+class ConversationSealed:
+    """Its last message is older than the conversation gap: no more messages will join it."""
+
+    name: ClassVar[str]
+    conversation_id: int
+    chat_id: int
+    revision: int
+
+
+@event("conversation.ready_for_analysis")
+class ConversationReadyForAnalysis:
+    name: ClassVar[str]
+    conversation_id: int
+    revision: int
+
+
+@event("analysis.job_done")
+class AnalysisJobDone:
+    name: ClassVar[str]
+    job_id: int
+    conversation_id: int
+    pass_name: str

@@ -10,5 +10,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 def health(request: Request) -> Health:
-    """Public (no token): database reachable, migrations at head, version."""
-    return get_health(request.app.state.engine)
+    """Public (no token): database, migrations, version, and every process of `chatstats up`."""
+    state = request.app.state
+    return get_health(state.engine, redis_url=state.settings.redis_url, watcher=state.watcher,
+                      live_sync=state.settings.live_sync and state.watcher is not None)

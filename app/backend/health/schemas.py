@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -15,3 +17,4 @@ class Health(BaseModel):
     status: str
     version: str
     database: DatabaseHealth
+    processes: dict[str, Any] = {}

@@ -374,10 +374,11 @@ def fts_rebuild(conn: Connection) -> None:
 # -- conversations -----------------------------------------------------------------------------------
 
 def insert_conversations(conn: Connection, rows: Sequence[tuple]) -> None:
-    """rows: (id, chat_id, started_at, last_message_at, message_count, updated_at)."""
+    """rows: (id, chat_id, started_at, last_message_at, message_count, state, sealed_at, updated_at)."""
     _many(conn, """
-        INSERT INTO conversations (id, chat_id, started_at, last_message_at, message_count, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
+        INSERT INTO conversations (id, chat_id, started_at, last_message_at, message_count, state, sealed_at,
+                                   updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     """, rows)
 
 
@@ -404,7 +405,8 @@ def update_conversation(conn: Connection, *, conversation_id: int, started_at: i
         UPDATE conversations SET started_at = :started_at, last_message_at = :last_message_at,
             message_count = :message_count, updated_at = :now,
             state = CASE WHEN :reopen THEN 'open' ELSE state END,
-            sealed_at = CASE WHEN :reopen THEN NULL ELSE sealed_at END
+            sealed_at = CASE WHEN :reopen THEN NULL ELSE sealed_at END,
+            revision = revision + CASE WHEN :reopen THEN 1 ELSE 0 END
         WHERE id = :id
     """, {"id": conversation_id, "started_at": started_at, "last_message_at": last_message_at,
           "message_count": message_count, "now": now_ms(), "reopen": 1 if reopen else 0})

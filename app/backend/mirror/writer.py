@@ -354,8 +354,12 @@ class MirrorWriter:
         rows, pairs = [], []
         for chat_id, messages in groupby(timeline, key=lambda m: m[1]):
             for planned in plan_conversations([(rowid, at, None) for rowid, _c, at in messages], self.gap_ms):
+                # History that was over before the first import is not "newly sealed": batch passes
+                # over it are an explicit (costed) run, not an avalanche of events.
+                historic = planned.last_message_at < now - self.gap_ms
                 rows.append((next_id, chat_id, planned.started_at, planned.last_message_at,
-                             len(planned.message_ids), now))
+                             len(planned.message_ids), "historic" if historic else "open",
+                             now if historic else None, now))
                 pairs.extend(f'"{rowid}":{next_id}' for rowid in planned.message_ids)
                 self.stats.touched_conversation_ids.add(next_id)
                 next_id += 1
@@ -376,7 +380,7 @@ class MirrorWriter:
                 conversation_id = next_conversation
                 next_conversation += 1
                 repo.insert_conversations(conn, [(conversation_id, chat_id, planned.started_at,
-                                                  planned.last_message_at, count, now)])
+                                                  planned.last_message_at, count, "open", None, now)])
                 self.stats.touched_conversation_ids.add(conversation_id)
             else:
                 conversation_id = planned.conversation_id

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class LiveSync:
         self._identities: SourceIdentities | None = None
         self._identity_key: tuple | None = None
         self.passes = 0
+        self.after_commit: list[Callable[[], None]] = []  # e.g. wake the outbox relay
         self.last_pass_at: float | None = None
         self.last_error: str | None = None
         self._lock = threading.Lock()
@@ -90,6 +92,8 @@ class LiveSync:
             result.seconds = time.perf_counter() - started
             if result.published:
                 self.hub.publish(result.published)  # after commit, never before
+                for callback in self.after_commit:
+                    callback()
             return result
 
     def _pass(self) -> PassResult:

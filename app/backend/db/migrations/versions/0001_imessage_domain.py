@@ -109,7 +109,9 @@ UPGRADE = [
         started_at INTEGER NOT NULL,
         last_message_at INTEGER NOT NULL,
         message_count INTEGER NOT NULL DEFAULT 0,
-        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'sealed', 'ready')),
+        -- open: may still grow; sealed: quiet for longer than the gap; ready: finalized, batch passes due;
+        -- historic: already over when first imported (analysed only by an explicit run)
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'sealed', 'ready', 'historic')),
         sealed_at INTEGER,
         updated_at INTEGER NOT NULL
     )

@@ -1,0 +1,1 @@
+"""Analysis passes over conversations: the registry, the exactly-once job ledger, the tasks."""

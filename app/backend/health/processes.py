@@ -1,0 +1,54 @@
+"""What `chatstats up` runs, as seen from the API: Redis, the workers (with queue depths), beat, the watcher."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from backend.db.clock import now_ms
+from backend.worker import queues
+
+BEAT_KEY = "chatstats:beat:last"  # set every 10 s by maintenance.heartbeat
+BEAT_STALE_MS = 30_000
+
+
+def redis_and_workers(redis_url: str) -> dict[str, Any]:
+    from backend.events.bus import redis_client  # noqa: PLC0415
+    from backend.worker.celery_app import celery_url, create_celery  # noqa: PLC0415
+
+    report: dict[str, Any] = {}
+    client = redis_client(redis_url)
+    try:
+        started = time.perf_counter()
+        client.ping()
+        report["redis"] = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        report["redis"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        return report
+    depths = {name: int(client.llen(name)) for name in queues.ALL}
+    app = create_celery()
+    app.conf.broker_url = celery_url(redis_url)
+    try:
+        replies = app.control.ping(timeout=0.5) or []
+    except Exception:  # noqa: BLE001
+        replies = []
+    finally:
+        app.close()
+    hosts = sorted(host for reply in replies for host in reply)
+    report["workers"] = {
+        "io": {"ok": any(h.startswith("io@") for h in hosts), "queues": {q: depths[q] for q in queues.IO_QUEUES}},
+        "db": {"ok": any(h.startswith("db@") for h in hosts), "queues": {q: depths[q] for q in queues.DB_QUEUES}},
+        "hosts": hosts,
+    }
+    last = client.get(BEAT_KEY)
+    age = now_ms() - int(last) if last else None
+    report["beat"] = {"ok": age is not None and age < BEAT_STALE_MS, "last_heartbeat_ms_ago": age}
+    return report
+
+
+def watcher_status(watcher: Any) -> dict[str, Any]:
+    if watcher is None:
+        return {"ok": False, "running": False}
+    sync = watcher.sync
+    return {"ok": watcher.running and sync.last_error is None, "running": watcher.running,
+            "passes": sync.passes, "last_error": sync.last_error}
