@@ -37,24 +37,26 @@ def session_scope(engine: Engine | None = None) -> Iterator[Connection]:
 
 
 @contextmanager
+def _connected(target: Engine | Connection | None) -> Iterator[Connection]:
+    """The given connection as it is, or a new one from the engine (closed afterwards)."""
+    if isinstance(target, Connection):
+        yield target
+        return
+    with (target or get_engine()).connect() as conn:
+        yield conn
+
+
+@contextmanager
 def write_transaction(target: Engine | Connection | None = None) -> Iterator[Connection]:
     """A write transaction that takes the write lock up front (BEGIN IMMEDIATE).
 
     Given a Connection already in a transaction, nests with a SAVEPOINT instead.
     """
-    if isinstance(target, Connection):
-        if target.in_transaction():
-            with target.begin_nested():
-                yield target
-            return
-        target.info["begin_mode"] = "IMMEDIATE"
-        try:
-            with target.begin():
-                yield target
-        finally:
-            target.info["begin_mode"] = "DEFERRED"
+    if isinstance(target, Connection) and target.in_transaction():
+        with target.begin_nested():
+            yield target
         return
-    with (target or get_engine()).connect() as conn:
+    with _connected(target) as conn:
         conn.info["begin_mode"] = "IMMEDIATE"
         try:
             with conn.begin():
