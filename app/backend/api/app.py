@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__
+from backend.admin.router import router as admin_router
 from backend.api.errors import install_error_handlers
 from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(messages_router, prefix="/api")
     app.include_router(contacts_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
+    app.include_router(admin_router, prefix="/api")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -12,6 +12,7 @@ from backend.db.engine import get_engine
 from backend.events.bus import EventConsumer, redis_client, relay_pending
 from backend.worker import queues
 from backend.worker.celery_app import app
+from backend.worker.tasks_base import ChatStatsTask
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def stop_consumer(**_kwargs) -> None:
         _consumer.stop()
 
 
-@app.task(name="events.relay_outbox", ignore_result=True)
+@app.task(name="events.relay_outbox", base=ChatStatsTask, record_failures=False, ignore_result=True)
 def relay_outbox() -> int:
     """Sweep: relay whatever no process relayed right after its commit (a crash, a Redis restart)."""
     settings = get_settings()

@@ -1,0 +1,1 @@
+"""Operator tools: the failed-tasks ledger over HTTP (list, retry now, purge)."""
