@@ -7,7 +7,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OFFLINE_LLM_MODEL = "chatstats/offline"
@@ -39,7 +39,14 @@ class Settings(BaseSettings):
     default_region: str | None = None  # ISO region for numbers without a country code; None: the system's
     redis_url: str = ""  # empty: start a private redis-server on a unix socket in the data dir
     llm_model: str = OFFLINE_LLM_MODEL
+    llm_api_base: str = ""  # empty: LiteLLM's own variables apply (OPENAI_API_KEY, OLLAMA_API_BASE, ...)
+    llm_api_key: SecretStr = SecretStr("")
+    llm_max_concurrency: int = Field(default=8, ge=1)  # per provider, shared by every process through Redis
+    llm_requests_per_minute: int = Field(default=600, ge=0)  # 0: no rate limit
+    llm_provider_limits: dict[str, dict[str, int]] = Field(default_factory=dict)  # {"openai": {"max_concurrency": 4}}
     embedding_model: str = LOCAL_EMBEDDING_MODEL
+    embedding_api_base: str = ""
+    embedding_api_key: SecretStr = SecretStr("")
     conversation_gap_minutes: int = Field(default=90, ge=1)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port

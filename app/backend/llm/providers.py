@@ -1,0 +1,98 @@
+"""The one module that imports LiteLLM, and the registry of custom LiteLLM providers.
+
+LiteLLM fetches a model price list from the network on import unless LITELLM_LOCAL_MODEL_COST_MAP is set
+first, so it is set here, before the import. Everything else in the backend reaches LiteLLM through this
+module (the gateway) and never imports it itself.
+
+A custom provider (e.g. the built-in offline analyzer, "chatstats") is a `CustomLLM` subclass registered
+under a name; models "<name>/<anything>" are then routed to it by `litellm.completion`/`embedding`:
+
+    from backend.llm.providers import CustomLLM, register_provider
+    register_provider("chatstats", OfflineAnalyzer())
+
+A provider that registers itself on import can be listed in `LAZY_PROVIDERS` (name -> module), and the
+gateway imports that module the first time a model of that provider is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm  # noqa: E402 - must follow the environment variable above
+from litellm import CustomLLM, EmbeddingResponse, ModelResponse  # noqa: E402
+from litellm.types.utils import GenericStreamingChunk  # noqa: E402
+
+__all__ = [
+    "CustomLLM", "EmbeddingResponse", "GenericStreamingChunk", "ModelResponse", "LAZY_PROVIDERS", "litellm",
+    "ensure_provider", "provider_of", "register_provider", "registered_providers", "supports_json_mode",
+    "unregister_provider",
+]
+
+litellm.telemetry = False
+litellm.suppress_debug_info = True
+
+# Provider name -> module that calls register_provider() on import (filled in by the modules' owners).
+LAZY_PROVIDERS: dict[str, str] = {}
+
+_lock = threading.Lock()
+
+
+def register_provider(name: str, handler: CustomLLM) -> None:
+    """Route models "<name>/..." to `handler`. Registering a name again replaces its handler."""
+    with _lock:
+        entries = [item for item in litellm.custom_provider_map if item["provider"] != name]
+        entries.append({"provider": name, "custom_handler": handler})
+        litellm.custom_provider_map = entries
+        litellm.utils.custom_llm_setup()  # adds the name to litellm.provider_list
+
+
+def unregister_provider(name: str) -> None:
+    with _lock:
+        litellm.custom_provider_map = [item for item in litellm.custom_provider_map if item["provider"] != name]
+        if name in litellm._custom_providers:
+            litellm._custom_providers.remove(name)
+        if name in litellm.provider_list:
+            litellm.provider_list.remove(name)
+
+
+def registered_providers() -> dict[str, CustomLLM]:
+    return {item["provider"]: item["custom_handler"] for item in litellm.custom_provider_map}
+
+
+def ensure_provider(model: str) -> None:
+    """Import the module that registers the model's custom provider, when it is a lazy one."""
+    provider = provider_of(model)
+    module = LAZY_PROVIDERS.get(provider)
+    if module and provider not in registered_providers():
+        importlib.import_module(module)
+
+
+def provider_of(model: str) -> str:
+    """The provider part of a model string: "openai/gpt-4o-mini" -> "openai"; "gpt-4o-mini" -> "openai".
+
+    A model without a prefix is looked up in LiteLLM's model list ("claude-3-5-haiku-latest" ->
+    "anthropic"); unknown ones count as OpenAI, as LiteLLM treats them.
+    """
+    if "/" in model:
+        return model.split("/", 1)[0]
+    try:
+        return litellm.get_llm_provider(model)[1] or "openai"
+    except Exception:  # noqa: BLE001 - LiteLLM raises BadRequestError for names it does not know
+        return "openai"
+
+
+def supports_json_mode(model: str) -> bool:
+    """Whether the model accepts `response_format={"type": "json_object"}`."""
+    provider = provider_of(model)
+    if provider in registered_providers():
+        return False  # a custom handler returns JSON on its own terms
+    name = model.split("/", 1)[1] if "/" in model else model
+    try:
+        params = litellm.get_supported_openai_params(model=name, custom_llm_provider=provider) or []
+    except Exception:  # noqa: BLE001 - unknown provider/model: do not send the parameter
+        return False
+    return "response_format" in params

@@ -1,0 +1,328 @@
+"""A local HTTP server that speaks enough of the OpenAI API for LiteLLM to talk to it for real.
+
+    with FakeOpenAI() as fake:
+        complete_json(model="openai/fake-model", api_base=fake.url, api_key="test", ...)
+
+Endpoints: POST /v1/chat/completions (JSON, or SSE chunks with `"stream": true`), POST /v1/embeddings.
+
+Replies are deterministic: by default a JSON object built to satisfy the JSON Schema found in the request
+(the gateway sends it in a message after "JSON Schema:"), or an echo sentence when there is none; set
+`responder` (request body -> str or dict) to reply anything else.
+
+Faults: `script(...)` queues exact outcomes for the next requests ("429", "500", "400", "401", "hang",
+"malformed", "ok"); with the queue empty, `faults` draws them at random (seeded) by probability. A 429
+carries `Retry-After: retry_after`. A hang holds the request for `hang_s` (past the client's timeout).
+`latency_s` delays every reply. Counters: `calls` (per path), `outcomes`, `requests` (bodies),
+`in_flight`, `max_in_flight`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SCHEMA_MARKER = re.compile(r"JSON Schema:\s*(\{.*\})\s*$", re.DOTALL)
+OUTCOMES = ("ok", "429", "500", "400", "401", "hang", "malformed")
+
+
+@dataclass
+class FaultMix:
+    """Probabilities of each fault on a request (the rest succeed)."""
+
+    rate_limit: float = 0.0
+    server_error: float = 0.0
+    hang: float = 0.0
+    malformed: float = 0.0
+
+    def draw(self, rng: random.Random) -> str:
+        roll = rng.random()
+        for outcome, p in (("429", self.rate_limit), ("500", self.server_error), ("hang", self.hang),
+                           ("malformed", self.malformed)):
+            if roll < p:
+                return outcome
+            roll -= p
+        return "ok"
+
+
+def example_for(schema: dict[str, Any], name: str = "value") -> Any:
+    """A deterministic instance of a (simple) JSON Schema: every property, minItems items, enum[0]..."""
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        if schema.get(combinator):
+            return example_for(schema[combinator][0], name)
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {key: example_for(sub, key) for key, sub in props.items()}
+    if kind == "array":
+        count = max(1, int(schema.get("minItems", 1)))
+        return [example_for(schema.get("items", {"type": "string"}), name) for _ in range(count)]
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 0.5))
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    text = f"example {name}"
+    return text.ljust(int(schema.get("minLength", 0)), "x")
+
+
+def schema_in(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON Schema a request carries after "JSON Schema:" (latest message first), if any."""
+    for message in reversed(body.get("messages", [])):
+        content = message.get("content")
+        if isinstance(content, str) and (match := SCHEMA_MARKER.search(content)):
+            try:
+                return json.loads(match.group(1))
+            except json.JSONDecodeError:
+                continue
+    return None
+
+
+def default_responder(body: dict[str, Any]) -> str | dict[str, Any]:
+    schema = schema_in(body)
+    if schema is not None:
+        return example_for(schema)
+    last = next((m.get("content") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+    return f"You said: {last}. This is the fake model answering in a few words."
+
+
+def count_tokens(text: str) -> int:
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def fake_vector(text: str, dim: int) -> list[float]:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return [round((digest[i % len(digest)] - 127.5) / 127.5, 6) for i in range(dim)]
+
+
+class FakeOpenAI:
+    def __init__(self, *, latency_s: float = 0.0, faults: FaultMix | None = None, retry_after: str = "1",
+                 hang_s: float = 5.0, seed: int = 0, embedding_dim: int = 8,
+                 responder: Callable[[dict[str, Any]], str | dict[str, Any]] | None = None) -> None:
+        self.latency_s = latency_s
+        self.faults = faults or FaultMix()
+        self.retry_after = retry_after
+        self.hang_s = hang_s
+        self.embedding_dim = embedding_dim
+        self.responder = responder or default_responder
+        self.calls: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._rng = random.Random(seed)
+        self._script: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> FakeOpenAI:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-openai", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases hanging requests
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the server first"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The api_base for LiteLLM ("http://127.0.0.1:PORT/v1")."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- control ----------------------------------------------------------------------------------------
+    def script(self, *outcomes: str) -> None:
+        """Force the outcomes of the next requests, in order (then the random fault mix applies again)."""
+        unknown = set(outcomes) - set(OUTCOMES)
+        assert not unknown, f"unknown outcomes {unknown}; use {OUTCOMES}"
+        with self._lock:
+            self._script.extend(outcomes)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.outcomes.clear()
+            self.requests.clear()
+            self.max_in_flight = self.in_flight
+
+    def _next_outcome(self) -> str:
+        with self._lock:
+            return self._script.popleft() if self._script else self.faults.draw(self._rng)
+
+    def _enter(self, path: str, body: dict[str, Any]) -> str:
+        outcome = self._next_outcome()
+        with self._lock:
+            self.calls[path] += 1
+            self.outcomes[outcome] += 1
+            self.requests.append(body)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return outcome
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # one request per connection: no keep-alive state to reason about
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except json.JSONDecodeError:
+                self._json(400, _error("invalid JSON body", "invalid_request_error"))
+                return
+            path = self.path.rstrip("/")
+            if path not in ("/v1/chat/completions", "/v1/embeddings"):
+                self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
+                return
+            outcome = fake._enter(path, body)
+            try:
+                self._serve(path, body, outcome)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout)
+            finally:
+                fake._leave()
+
+        def _serve(self, path: str, body: dict[str, Any], outcome: str) -> None:
+            if fake.latency_s:
+                fake._stopping.wait(fake.latency_s)
+            if outcome == "hang":
+                fake._stopping.wait(fake.hang_s)
+                return
+            if outcome == "429":
+                self._json(429, _error("Rate limit reached, slow down", "rate_limit_error", "rate_limit_exceeded"),
+                           {"Retry-After": fake.retry_after})
+                return
+            if outcome == "500":
+                self._json(500, _error("The server had an error processing your request", "server_error"))
+                return
+            if outcome == "400":
+                self._json(400, _error("Invalid request: unsupported parameter", "invalid_request_error"))
+                return
+            if outcome == "401":
+                self._json(401, _error("Incorrect API key provided", "invalid_request_error", "invalid_api_key"))
+                return
+            if path == "/v1/embeddings":
+                self._embeddings(body)
+                return
+            reply = fake.responder(body)
+            content = reply if isinstance(reply, str) else json.dumps(reply)
+            if outcome == "malformed":
+                content = content[: max(1, len(content) // 2)]  # cut mid-object: not valid JSON
+            if body.get("stream"):
+                self._stream(body, content)
+            else:
+                self._json(200, _completion(body, content))
+
+        def _embeddings(self, body: dict[str, Any]) -> None:
+            texts = body.get("input", [])
+            texts = [texts] if isinstance(texts, str) else texts
+            data = [{"object": "embedding", "index": i, "embedding": fake_vector(str(t), fake.embedding_dim)}
+                    for i, t in enumerate(texts)]
+            tokens = sum(count_tokens(str(t)) for t in texts)
+            self._json(200, {"object": "list", "data": data, "model": body.get("model", "fake"),
+                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+        def _stream(self, body: dict[str, Any], content: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            completion_id = _completion_id(body)
+            base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
+                    "model": body.get("model", "fake")}
+            pieces = re.findall(r"\S+\s*", content) or [content]
+            self._event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                              "finish_reason": None}]})
+            for piece in pieces:
+                self._event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            if (body.get("stream_options") or {}).get("include_usage"):
+                self._event({**base, "choices": [], "usage": _usage(body, content)})
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
+        def _event(self, payload: dict[str, Any]) -> None:
+            self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+            self.wfile.flush()
+
+        def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _error(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def _completion_id(body: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(body.get("messages", []), sort_keys=True).encode()).hexdigest()
+    return f"chatcmpl-fake-{digest[:16]}"
+
+
+def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
+    prompt = sum(count_tokens(str(m.get("content") or "")) for m in body.get("messages", []))
+    completion = count_tokens(content)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
+    return {
+        "id": _completion_id(body), "object": "chat.completion", "created": int(time.time()),
+        "model": body.get("model", "fake"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": _usage(body, content),
+    }
