@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OFFLINE_LLM_MODEL = "chatstats/offline"
-LOCAL_EMBEDDING_MODEL = "chatstats/minilm-l6-v2-int8"
+LOCAL_EMBEDDING_MODEL = "chatstats-embed/all-minilm-l6-v2-int8"  # its own provider: "chatstats" is the analyzer
 
 
 def default_data_dir() -> Path:
