@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/chatstats run
+	$(BIN)/chatstats up --demo-if-missing
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -125,6 +125,26 @@ def demo_source(
 
 @app.command()
 @handle_errors
+def up(
+    source: Path = typer.Option(None, "--source", help="chat.db to mirror (default: CHATSTATS_SOURCE_CHAT_DB)"),
+    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: beside the source, "
+                                     "else CHATSTATS_ADDRESSBOOK_DIR)"),
+    demo: bool = typer.Option(False, "--demo", help="mirror a demo source generated in the data dir"),
+    demo_if_missing: bool = typer.Option(False, "--demo-if-missing", help="demo data when there is no chat.db "
+                                         "(an unreadable one is still an error)"),
+    demo_messages: int = typer.Option(20_000, min=0, help="size of a demo source generated now"),
+    demo_rate: float = typer.Option(0.5, min=0, help="demo only: Messages-like writes per second (0: none)"),
+    parent_pid: int = typer.Option(None, "--parent-pid", help="exit when this process dies (the Electron shell)"),
+) -> None:
+    """Run everything (redis, API, workers, beat), print the ready JSON line, restart what crashes."""
+    from backend.cli.up import up as run_up
+
+    raise typer.Exit(run_up(source=source, addressbook=addressbook, demo=demo, demo_if_missing=demo_if_missing,
+                            demo_messages=demo_messages, demo_rate=demo_rate, parent_pid=parent_pid))
+
+
+@app.command()
+@handle_errors
 def run(
     demo_messages: int = typer.Option(20_000, help="size of the demo source made when there is no chat.db"),
     demo_rate: float = typer.Option(0.5, help="demo only: Messages-like writes per second, to show live sync"),

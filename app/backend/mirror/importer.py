@@ -111,6 +111,16 @@ def import_source(
     return summary
 
 
+def is_mirrored(settings: Settings, source: Path) -> bool:
+    """True when central.db already mirrors this source (an import of it finished before)."""
+    if not settings.central_db_path.exists():
+        return False
+    with session_scope(get_engine(settings.central_db_path)) as conn:
+        mirrored = repo.get_sync_state(conn, state.SOURCE_KEY)
+        cursor = repo.get_sync_state(conn, state.CURSOR_KEY)
+    return mirrored == str(Path(source).expanduser().resolve()) and cursor is not None
+
+
 def _read_addressbook(addressbook_dir, iphone_addressbook, settings: Settings, warnings: list[str]):
     from backend.source.addressbook.reader import read_iphone_addressbook
 

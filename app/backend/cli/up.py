@@ -1,0 +1,134 @@
+"""`chatstats up`: prepare (migrate, import), start every process, print the ready line, supervise.
+
+stdout carries JSON status lines only (`ready`, then `restarted`), for the Electron shell to read; logs,
+and every child's output prefixed with its name, go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from backend.config import Settings, get_settings
+from backend.logging_setup import configure_logging
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _status_writer(stdout: TextIO):  # noqa: ANN202
+    lock = threading.Lock()
+
+    def emit(event: dict) -> None:
+        with lock:
+            stdout.write(json.dumps(event) + "\n")
+            stdout.flush()
+
+    return emit
+
+
+def child_env(settings: Settings, *, redis_url: str, source: Path, addressbook: Path | None,
+              token: str) -> dict[str, str]:
+    """What every child sees: the settings this launch decided, on top of our own environment."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "CHATSTATS_REDIS_URL": redis_url,
+           "CHATSTATS_DATA_DIR": str(settings.data_dir.expanduser().resolve()),
+           "CHATSTATS_SOURCE_CHAT_DB": str(source),
+           "CHATSTATS_API_TOKEN": token,
+           "CHATSTATS_API_PORT": str(settings.api_port)}
+    if addressbook is not None:
+        env["CHATSTATS_ADDRESSBOOK_DIR"] = str(addressbook)
+    return env
+
+
+def _start_demo_writer(chat_db: Path, rate: float) -> tuple[threading.Event, threading.Thread]:
+    from backend.source.demo.live import run_live
+
+    stop = threading.Event()
+
+    def write() -> None:
+        try:
+            run_live(chat_db, rate=rate, stop=stop)
+        except Exception:  # noqa: BLE001 - the demo writer is a nicety; the backend keeps running
+            log.exception("the demo writer stopped")
+
+    thread = threading.Thread(target=write, name="demo-writer", daemon=True)
+    thread.start()
+    return stop, thread
+
+
+def resolve_redis(settings: Settings, data_dir: Path):  # noqa: ANN201
+    """(the private redis-server child, its URL), or (None, CHATSTATS_REDIS_URL) once that Redis answers."""
+    from backend.supervisor.exceptions import ChildFailedToStart
+    from backend.supervisor.ready import redis_answers
+    from backend.supervisor.specs import redis_spec
+
+    if not settings.redis_url:
+        return redis_spec(data_dir)
+    if not redis_answers(settings.redis_url, timeout=2.0):
+        raise ChildFailedToStart(f"No Redis answers at CHATSTATS_REDIS_URL={settings.redis_url}: start it, or unset "
+                                 "the variable to let `chatstats up` run a private one.", child="redis")
+    return None, settings.redis_url
+
+
+def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_missing: bool, demo_messages: int,
+       demo_rate: float, parent_pid: int | None) -> int:
+    """Runs until a signal or the parent's death; returns the exit code (0 after a clean stop)."""
+    from backend.supervisor.instance import hold_instance_lock
+    from backend.supervisor.prepare import prepare
+    from backend.supervisor.ready import CeleryPinger
+    from backend.supervisor.specs import supervised_children
+    from backend.supervisor.supervisor import ParentWatch, Supervisor
+
+    emit = _status_writer(sys.stdout)
+    sys.stdout = sys.stderr  # nothing but status lines may reach the real stdout
+    configure_logging(logging.getLevelName(logging.getLogger().level))  # same level, handlers now on stderr
+
+    parent = ParentWatch(parent_pid) if parent_pid is not None else None
+    settings = get_settings()
+    data_dir = settings.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = hold_instance_lock(data_dir)  # noqa: F841 - held until we exit
+    private_redis, redis_url = resolve_redis(settings, data_dir)
+    # the import is crash-safe: a signal before any child exists just ends the process (default handlers)
+    prepared = prepare(settings, source=source, addressbook=addressbook, demo=demo, demo_if_missing=demo_if_missing,
+                       demo_messages=demo_messages)
+    if prepared.summary is not None:
+        log.info("imported %s: %s", prepared.source, json.dumps(prepared.summary.to_json()["counts"]))
+    stop = threading.Event()
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda *_: stop.set())
+
+    pinger = CeleryPinger(redis_url)
+    token = settings.api_token or secrets.token_urlsafe(32)
+    env = child_env(settings, redis_url=redis_url, source=prepared.source, addressbook=prepared.addressbook,
+                    token=token)
+    supervisor = Supervisor(supervised_children(data_dir, redis=private_redis, pinger=pinger), env, stop=stop,
+                            emit=emit, parent=parent)
+    writer = None
+    try:
+        if not supervisor.start():
+            return 0
+        emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid()})
+        if prepared.demo and demo_rate > 0:
+            writer = _start_demo_writer(prepared.source, demo_rate)
+        supervisor.watch()
+    finally:
+        if writer is not None:
+            writer[0].set()
+        supervisor.stop()
+        pinger.close()
+        if private_redis is not None:
+            Path(redis_url.removeprefix("unix://")).unlink(missing_ok=True)
+        if writer is not None:
+            writer[1].join(timeout=2)
+        log.info("stopped")
+    return 0

@@ -1,0 +1,105 @@
+"""The process pipeline: `chatstats up --demo` from spawn to its ready line (redis, API, both Celery
+workers answering a ping, beat), over a data dir whose demo source was generated and imported by a
+first, untimed run, so it measures start-up (with the in-place import pass), not the first import.
+Also notes how long a SIGTERM takes to stop everything. Prints one JSON object.
+
+Target: median up-to-ready under 5 s.
+
+    .venv/bin/python bench/pipeline.py [--runs 5] [--messages 20000]
+
+Each measure is a function (args) -> dict of keys merged into the output; add one to MEASURES.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import CACHE, ROOT  # noqa: E402
+
+UP = [sys.executable, "-m", "backend.cli.main", "up", "--demo"]
+READY_TIMEOUT_S = 120.0
+
+
+def data_dir_for(messages: int) -> Path:
+    return CACHE / f"pipeline-{messages}"
+
+
+def up_env(data_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHATSTATS_")}
+    return {**env, "CHATSTATS_DATA_DIR": str(data_dir), "CHATSTATS_SOURCE_CHAT_DB": str(data_dir / "no-chat.db"),
+            "CHATSTATS_LOG_LEVEL": "WARNING"}
+
+
+def run_up_once(data_dir: Path, *, messages: int) -> tuple[float, float]:
+    """(seconds from spawn to the ready line, seconds from SIGTERM to exit)."""
+    log_path = data_dir.parent / f"{data_dir.name}.log"
+    with open(log_path, "wb") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen([*UP, "--demo-messages", str(messages)], stdout=subprocess.PIPE, stderr=log,
+                                   env=up_env(data_dir))
+    try:
+        line = process.stdout.readline()  # the first stdout line is the ready line, or nothing
+        ready_s = time.perf_counter() - started
+        if not line or json.loads(line).get("event") != "ready":
+            raise SystemExit(f"chatstats up did not get ready (exit {process.poll()}); see {log_path}")
+        stopping = time.perf_counter()
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        return ready_s, time.perf_counter() - stopping
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def up_to_ready(args: argparse.Namespace) -> dict:
+    data_dir = data_dir_for(args.messages)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # bytecode, as an installed package has it (a shell with PYTHONDONTWRITEBYTECODE=1 never writes it;
+    # without it every process recompiles the backend's modules: ~0.5 s more here)
+    compileall.compile_dir(str(ROOT / "app" / "backend"), quiet=1)
+    run_up_once(data_dir, messages=args.messages)  # generates and imports the demo source the first time
+    ready, stops = [], []
+    for _ in range(args.runs):
+        ready_s, stop_s = run_up_once(data_dir, messages=args.messages)
+        ready.append(round(ready_s, 3))
+        stops.append(round(stop_s, 3))
+    return {"messages": args.messages, "up_to_ready_median_s": round(statistics.median(ready), 3), "runs": ready,
+            "stop_median_s": round(statistics.median(stops), 3)}
+
+
+def event_relay(args: argparse.Namespace) -> dict:
+    """Outbox row committed -> EventBus handler invoked, through a real redis-server (bench/relay.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from relay import relay_latency  # noqa: PLC0415
+
+    return {"event_relay": relay_latency(count=300)}
+
+
+MEASURES: list[Callable[[argparse.Namespace], dict]] = [up_to_ready, event_relay]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=20_000, help="size of the demo source")
+    args = parser.parse_args()
+    result: dict = {"benchmark": "pipeline"}
+    for measure in MEASURES:
+        result.update(measure(args))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
