@@ -25,6 +25,7 @@ from backend.events.bus import OutboxRelay
 from backend.health.router import router as health_router
 from backend.messages.router import router as messages_router
 from backend.live.hub import MessageHub
+from backend.analysis.streaming import router as analysis_streaming_router
 from backend.live.router import router as live_router
 from backend.settings.router import router as settings_router
 from backend.sync.runtime import start_live_sync
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(messages_router, prefix="/api")
     app.include_router(contacts_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
+    app.include_router(analysis_streaming_router, prefix="/api")
     app.include_router(admin_router, prefix="/api")
     if settings.cors_origins:
         app.add_middleware(
