@@ -33,8 +33,10 @@ def _wait(predicate, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _jobs(conversation_id: int) -> list[sqlite3.Row]:
-    return _db().execute("SELECT * FROM analysis_jobs WHERE conversation_id = ?", (conversation_id,)).fetchall()
+def _jobs(conversation_id: int, pass_name: str = "conversation_stats") -> list[sqlite3.Row]:
+    """Jobs of one batch pass (the built-in one: it needs no model) for a conversation."""
+    return _db().execute("SELECT * FROM analysis_jobs WHERE conversation_id = ? AND pass_name = ?",
+                         (conversation_id, pass_name)).fetchall()
 
 
 def _live_conversation(imported, live_sync, text: str, *, at: float | None = None) -> int:

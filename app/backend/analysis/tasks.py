@@ -1,13 +1,21 @@
-"""Celery tasks of analysis: run a job (db queue, the single writer) and re-send lost ones."""
+"""Celery tasks of analysis (thin: each calls one service).
+
+- `analysis.run_job` (db queue): starts a job; a local pass runs there, a model pass goes on to
+- `llm.call_llm` (llm queue, the gevent worker): reads, renders the prompt, asks the model, then sends
+- `analysis.persist_result` (db queue, the single writer): writes the result in one transaction.
+"""
 
 from __future__ import annotations
 
-from backend.analysis import jobs, registry, repo
+from typing import Any
+
+from backend.analysis import jobs, passes, persist, repo
 from backend.db.clock import now_ms
 from backend.db.engine import get_engine
 from backend.db.session import session_scope
+from backend.llm.errors import LLMTransientError
 from backend.worker.celery_app import app
-from backend.worker.tasks_base import ChatStatsTask
+from backend.worker.tasks_base import ChatStatsTask, TransientError
 
 STALE_AFTER_MS = 5 * 60_000
 BEAT_SCHEDULE = {
@@ -16,10 +24,42 @@ BEAT_SCHEDULE = {
 app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 
 
+class ModelUnavailable(TransientError):
+    """The model provider failed in a way a later attempt can get past (rate limit, timeout, 5xx)."""
+
+
 @app.task(name="analysis.run_job", base=ChatStatsTask, ignore_result=True)
-def run_analysis_job(job_id: int) -> bool:
-    registry.batch_passes()  # registers the built-ins in this process
-    return jobs.run_job(get_engine(), job_id) is not None
+def run_analysis_job(job_id: int) -> str:
+    step = jobs.run_job(get_engine(), job_id)
+    if step == "needs_llm":
+        call_llm.delay(job_id)
+    return step
+
+
+@app.task(name="llm.call_llm", base=ChatStatsTask, ignore_result=True, max_retries=8,
+          retry_backoff_base_s=5.0, retry_backoff_max_s=300.0)
+def call_llm(job_id: int) -> bool:
+    try:
+        payload = passes.call_llm(get_engine(), job_id)
+    except LLMTransientError as exc:
+        raise ModelUnavailable(str(exc)) from exc
+    except Exception as exc:
+        record_job_failure.delay(job_id, f"{type(exc).__name__}: {exc}")
+        raise
+    if payload is None:
+        return False
+    persist_result.delay(job_id, payload)
+    return True
+
+
+@app.task(name="analysis.persist_result", base=ChatStatsTask, ignore_result=True)
+def persist_result(job_id: int, payload: dict[str, Any]) -> bool:
+    return persist.persist_result(get_engine(), job_id, payload)
+
+
+@app.task(name="analysis.record_job_failure", base=ChatStatsTask, ignore_result=True)
+def record_job_failure(job_id: int, error: str) -> None:
+    jobs.fail_job(get_engine(), job_id, error)
 
 
 @app.task(name="analysis.enqueue_batch_passes", base=ChatStatsTask, ignore_result=True)
