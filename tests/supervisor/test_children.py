@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
+import psutil
 import pytest
 
 from backend.supervisor.children import Backoff, ChildSpec
@@ -36,6 +38,9 @@ def test_parent_watch_counts_a_zombie_as_dead():
     assert watch.alive()
     parent.kill()
     try:
+        deadline = time.monotonic() + 5  # SIGKILL is asynchronous: wait until it is a zombie (not reaped)
+        while psutil.Process(parent.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert not ParentWatch(parent.pid).alive()  # killed, not yet reaped
     finally:
         parent.wait()

@@ -15,6 +15,7 @@ from backend.api.errors import install_error_handlers
 from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
 from backend.chats.router import router as chats_router
+from backend.commitments.router import router as commitments_router
 from backend.config import Settings, get_settings
 from backend.contacts.router import router as contacts_router
 from backend.conversations.router import router as conversations_router
@@ -23,9 +24,11 @@ from backend.db.clock import now_ms
 from backend.db.engine import get_engine
 from backend.events.bus import OutboxRelay
 from backend.health.router import router as health_router
+from backend.insights.router import router as insights_router
 from backend.messages.router import router as messages_router
 from backend.live.hub import MessageHub
 from backend.analysis.streaming import router as analysis_streaming_router
+from backend.analysis.runs_router import router as analysis_runs_router
 from backend.live.router import router as live_router
 from backend.settings.router import router as settings_router
 from backend.sync.runtime import start_live_sync
@@ -82,7 +85,10 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(contacts_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
     app.include_router(analysis_streaming_router, prefix="/api")
+    app.include_router(analysis_runs_router, prefix="/api")
     app.include_router(admin_router, prefix="/api")
+    app.include_router(insights_router, prefix="/api")
+    app.include_router(commitments_router, prefix="/api")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -172,5 +172,23 @@ def run(
     run_server(settings)
 
 
+@app.command()
+@handle_errors
+def analyze(
+    all_chats: bool = typer.Option(False, "--all", help="every conversation of every chat"),
+    chat: int = typer.Option(None, "--chat", metavar="ID", help="the conversations of one chat"),
+    since: str = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="conversations with messages since then"),
+    passes: list[str] = typer.Option([], "--pass", help="a batch pass to run (repeatable; default: every enabled)"),
+    yes: bool = typer.Option(False, "--yes", help="create the run without asking"),
+    wait: bool = typer.Option(False, "--wait", help="follow the run's progress until it ends"),
+    timeout: float = typer.Option(3600.0, "--timeout", help="with --wait: give up following after this many s"),
+) -> None:
+    """Estimate an analysis run (default scope: the busiest chats of the last year), then run it."""
+    from backend.cli.analyze import analyze as run_analyze
+
+    raise typer.Exit(run_analyze(get_settings(), all_chats=all_chats, chat_id=chat, since=since, passes=passes,
+                                 yes=yes, wait=wait, timeout_s=timeout))
+
+
 if __name__ == "__main__":  # python -m backend.cli.main
     app()

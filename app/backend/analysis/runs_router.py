@@ -1,0 +1,54 @@
+"""HTTP edge of analysis runs: estimate, create, list, read, cancel."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+
+from backend.analysis import runs
+from backend.analysis.run_tasks import enqueue_start_run
+from backend.analysis.runs_schemas import CreatedRun, Estimate, Run, RunList, RunRequest, Scope
+from backend.errors import InvalidRequest
+from backend.events.bus import redis_client
+
+router = APIRouter(prefix="/analysis", tags=["analysis runs"])
+
+
+@router.get("/estimate", response_model=Estimate)
+def estimate(request: Request, scope: Scope = Query("onboarding"), chat_id: int | None = Query(None),
+             since: date | None = Query(None), passes: list[str] | None = Query(None)) -> Estimate:
+    """What a run of this scope would cost: conversations, model calls, tokens in and out, USD."""
+    names = [name for item in passes or [] for name in item.split(",") if name] or None
+    try:
+        run_request = RunRequest(scope=scope, chat_id=chat_id, since=since, passes=names)
+    except ValidationError as exc:
+        raise InvalidRequest(str(exc)) from exc
+    return runs.estimate(request.app.state.engine, run_request, model=request.app.state.settings.llm_model)
+
+
+@router.post("/runs", response_model=CreatedRun, status_code=201)
+def create_run(body: RunRequest, request: Request) -> CreatedRun:
+    """Create a run (queued, with its estimate) and start it on the workers."""
+    settings = request.app.state.settings
+    client = redis_client(settings.redis_url) if settings.redis_url else None
+    return runs.create_run(request.app.state.engine, body, model=settings.llm_model, client=client,
+                           enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=settings.redis_url))
+
+
+@router.get("/runs", response_model=RunList)
+def list_runs(request: Request, limit: int = Query(50, ge=1, le=500)) -> RunList:
+    return runs.list_runs(request.app.state.engine, limit=limit)
+
+
+@router.get("/runs/{run_id}", response_model=Run)
+def get_run(run_id: int, request: Request) -> Run:
+    """Status and progress, counted from SQLite."""
+    return runs.get_run(request.app.state.engine, run_id)
+
+
+@router.post("/runs/{run_id}/cancel", response_model=Run)
+def cancel_run(run_id: int, request: Request) -> Run:
+    """Cancel: jobs not started are withdrawn; jobs already running finish."""
+    return runs.cancel_run(request.app.state.engine, run_id)

@@ -1,0 +1,57 @@
+"""Pydantic I/O of analysis runs: the estimate, a run request, a run."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scope = Literal["onboarding", "all", "chat", "since"]
+RunStatus = Literal["queued", "running", "done", "cancelled"]
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Scope
+    chat_id: int | None = Field(None, description="scope chat: the chat whose conversations to analyse")
+    since: date | None = Field(None, description="scope since: conversations with messages on or after this day")
+    passes: list[str] | None = Field(None, description="batch passes to run (default: every enabled one)")
+
+
+class Estimate(BaseModel):
+    scope: Scope
+    conversations: int
+    passes: list[str]  # every pass the run runs
+    prompt_passes: list[str]  # the ones that call the model
+    jobs: int  # conversations x passes
+    calls: int  # conversations x prompt passes
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None  # None when the model's price is unknown; 0 for the offline analyzer
+    model: str
+
+
+class Run(BaseModel):
+    id: int
+    scope: Scope
+    params: dict[str, Any]
+    status: RunStatus
+    total: int
+    done: int
+    failed: int
+    estimate_tokens: int | None
+    estimate_cost_usd: float | None
+    created_at: int
+    updated_at: int
+    finished_at: int | None
+
+
+class RunList(BaseModel):
+    runs: list[Run]
+
+
+class CreatedRun(BaseModel):
+    run: Run
+    estimate: Estimate

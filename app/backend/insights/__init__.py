@@ -1,0 +1,1 @@
+"""Read API of analysis results: per chat, per conversation, and chats ranked by activity."""

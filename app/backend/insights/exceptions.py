@@ -1,0 +1,8 @@
+"""Errors of the insights read API (a missing chat or conversation reuses its own domain's error)."""
+
+from __future__ import annotations
+
+from backend.chats.exceptions import ChatNotFound
+from backend.conversations.service import ConversationNotFound
+
+__all__ = ["ChatNotFound", "ConversationNotFound"]
