@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     llm_model: str = OFFLINE_LLM_MODEL
     llm_api_base: str = ""  # empty: LiteLLM's own variables apply (OPENAI_API_KEY, OLLAMA_API_BASE, ...)
     llm_api_key: SecretStr = SecretStr("")
+    llm_timeout_s: float = Field(default=60.0, gt=0)  # one model call, before it counts as a transient failure
     llm_max_concurrency: int = Field(default=8, ge=1)  # per provider, shared by every process through Redis
     llm_requests_per_minute: int = Field(default=600, ge=0)  # 0: no rate limit
     llm_provider_limits: dict[str, dict[str, int]] = Field(default_factory=dict)  # {"openai": {"max_concurrency": 4}}

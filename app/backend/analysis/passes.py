@@ -38,6 +38,7 @@ def call_llm(engine: Engine, job_id: int, *, model: str | None = None) -> dict[s
     analysis_pass = get(job["pass_name"])
     prompt = load_prompt(analysis_pass.prompt_id)
     result = complete_json(
+        timeout_s=get_settings().llm_timeout_s,
         model=model or get_settings().llm_model, messages=prompt.render(conversation=context.payload),
         schema=prompt.result_schema, prompt_id=prompt.id, prompt_version=prompt.version,
         temperature=prompt.temperature, engine=engine,

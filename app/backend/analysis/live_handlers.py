@@ -1,0 +1,21 @@
+"""EventBus handlers of the live passes: a new message schedules (debounced) the conversation's live passes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.analysis import live
+from backend.config import get_settings
+from backend.db.engine import get_engine
+from backend.events.bus import redis_client
+from backend.events.handlers import handles
+from backend.worker.celery_app import app
+
+
+@handles("message.created")
+def schedule_live_passes(payload: dict[str, Any]) -> None:
+    def send(conversation_id: int, pass_name: str, countdown: float) -> None:
+        app.send_task("llm.call_live_pass", args=[conversation_id, pass_name], countdown=countdown)
+
+    live.schedule_live_passes(get_engine(), redis_client(get_settings().redis_url), send,
+                              message_id=payload["message_id"], conversation_id=payload.get("conversation_id"))
