@@ -26,9 +26,11 @@ from backend.events.bus import OutboxRelay
 from backend.health.router import router as health_router
 from backend.insights.router import router as insights_router
 from backend.messages.router import router as messages_router
+from backend.search.router import router as search_router
 from backend.live.hub import MessageHub
 from backend.analysis.streaming import router as analysis_streaming_router
 from backend.analysis.runs_router import router as analysis_runs_router
+from backend.assistant.router import router as assistant_router
 from backend.live.router import router as live_router
 from backend.settings.router import router as settings_router
 from backend.sync.runtime import start_live_sync
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(admin_router, prefix="/api")
     app.include_router(insights_router, prefix="/api")
     app.include_router(commitments_router, prefix="/api")
+    app.include_router(assistant_router, prefix="/api")
+    app.include_router(search_router, prefix="/api")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

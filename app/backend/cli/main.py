@@ -190,5 +190,31 @@ def analyze(
                                  yes=yes, wait=wait, timeout_s=timeout))
 
 
+@app.command()
+@handle_errors
+def search(
+    q: str = typer.Argument(..., help="words to look for"),
+    chat_id: int = typer.Option(None, "--chat-id"),
+    contact_id: int = typer.Option(None, "--contact-id"),
+    since: int = typer.Option(None, "--since", help="unix ms"),
+    until: int = typer.Option(None, "--until", help="unix ms"),
+    limit: int = typer.Option(20, "--limit"),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, fts or vector"),
+    embed_first: bool = typer.Option(False, "--embed", help="embed new or changed conversations first"),
+) -> None:
+    """Hybrid search (full-text + vectors) over central.db; prints one JSON object."""
+    from backend.db import migrate as migrations
+    from backend.db.engine import get_engine
+    from backend.search import service
+
+    engine = get_engine(get_settings().central_db_path)
+    migrations.upgrade(engine)
+    if embed_first:
+        service.embed_conversations(engine)
+    results = service.hybrid_search(engine, q, chat_id=chat_id, contact_id=contact_id, since=since, until=until,
+                                    limit=limit, mode=mode)
+    print(json.dumps({"q": q, "mode": mode, "results": results}, ensure_ascii=False))
+
+
 if __name__ == "__main__":  # python -m backend.cli.main
     app()

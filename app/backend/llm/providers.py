@@ -36,7 +36,7 @@ litellm.telemetry = False
 litellm.suppress_debug_info = True
 
 # Provider name -> module that calls register_provider() on import (filled in by the modules' owners).
-LAZY_PROVIDERS: dict[str, str] = {"chatstats": "backend.llm.offline.register"}
+LAZY_PROVIDERS: dict[str, str] = {"chatstats": "backend.llm.offline.register", "chatstats-embed": "backend.vectors.register"}
 
 _lock = threading.Lock()
 

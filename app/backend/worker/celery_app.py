@@ -13,6 +13,7 @@ TASK_MODULES = (
     "backend.events.tasks",
     "backend.conversations.tasks",
     "backend.analysis.tasks",
+    "backend.analysis.live_tasks",
     "backend.analysis.run_tasks",
 )
 

@@ -1,0 +1,1 @@
+"""The assistant (Eve): threads, messages, versioned documents; replies streamed over SSE."""

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from backend.errors import BackendError, NotFound
+
+
+class ThreadNotFound(NotFound):
+    code = "thread_not_found"
+
+
+class MessageNotFound(NotFound):
+    code = "assistant_message_not_found"
+
+
+class DocumentNotFound(NotFound):
+    code = "document_not_found"
+
+
+class ReplyFailed(BackendError):
+    """Generating a reply failed in a way that is not the provider's (retrieval, storage)."""
+
+    status_code = 500
+    code = "reply_failed"

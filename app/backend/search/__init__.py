@@ -1,0 +1,1 @@
+"""Search: conversation chunks embedded into vectors, and hybrid (FTS5 bm25 + vector) search over them."""

@@ -1,0 +1,179 @@
+"""Embedding conversations into vectors, and hybrid search (FTS5 bm25 + vectors, fused by reciprocal rank)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from backend.config import get_settings
+from backend.db.session import run_write, session_scope
+from backend.llm import embed
+from backend.search import repo
+from backend.search.chunks import chunk_conversations
+from backend.vectors import index as vector_index
+from backend.vectors import repo as vectors_repo
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+CONVERSATION_BATCH = 200
+PREVIEW_CHARS = 200
+MAX_MATCHED_MESSAGES = 5
+_index_cache = vector_index.IndexCache()
+
+
+def embed_conversations(engine: Engine, conversation_ids: list[int] | None = None, *,
+                        model: str | None = None, update_index: bool = True) -> dict[str, int]:
+    """Embed the chunks of the conversations (all when None) whose text changed; drop chunks that vanished.
+
+    Reads, embeds (outside any transaction) and writes one batch of conversations at a time, then brings
+    the FAISS index up to date. Returns counts: conversations, chunks, embedded, unchanged, deleted.
+    """
+    model = model or get_settings().embedding_model
+    if conversation_ids is None:
+        with session_scope(engine) as conn:
+            conversation_ids = repo.list_conversation_ids(conn)
+    stats = {"conversations": len(conversation_ids), "chunks": 0, "embedded": 0, "unchanged": 0, "deleted": 0}
+    for start in range(0, len(conversation_ids), CONVERSATION_BATCH):
+        batch = conversation_ids[start:start + CONVERSATION_BATCH]
+        with session_scope(engine) as conn:
+            chunks = chunk_conversations(repo.list_chunk_messages(conn, conversation_ids=batch))
+            known = vectors_repo.list_chunk_hashes(conn, model=model, ref_ids=batch)
+        changed = [c for c in chunks if known.get((c.conversation_id, c.index)) != c.content_hash]
+        vectors = embed(model=model, texts=[c.text for c in changed], purpose="search.chunks",
+                        engine=engine) if changed else []
+        rows = [{
+            "ref_id": c.conversation_id, "chunk_index": c.index, "dims": len(vector),
+            "content_hash": c.content_hash, "vector": np.asarray(vector, dtype="<f4").tobytes(),
+            "text_preview": c.text[:PREVIEW_CHARS], "first_message_id": c.message_ids[0],
+            "last_message_id": c.message_ids[-1],
+        } for c, vector in zip(changed, vectors, strict=True)]
+        counts = {cid: 0 for cid in batch}
+        for chunk in chunks:
+            counts[chunk.conversation_id] += 1
+
+        def write(conn: Any, rows: list[dict[str, Any]] = rows, counts: dict[int, int] = counts) -> int:
+            vectors_repo.replace_chunks(conn, model=model, rows=rows)
+            return sum(vectors_repo.delete_chunks_from(conn, model=model, ref_id=cid, chunk_index=n)
+                       for cid, n in counts.items())
+
+        stats["deleted"] += run_write(write, engine=engine)
+        stats["chunks"] += len(chunks)
+        stats["embedded"] += len(changed)
+        stats["unchanged"] += len(chunks) - len(changed)
+    if update_index and (stats["embedded"] or stats["deleted"]):
+        vector_index.update_index(engine, model=model)
+    return stats
+
+
+# ---- search -------------------------------------------------------------------------------------------
+
+def query_words(q: str) -> list[str]:
+    return [w for w in re.findall(r"\w+", q.lower()) if len(w) > 1]
+
+
+def fts_expression(q: str) -> str | None:
+    """The user's words as an FTS5 expression: each word quoted (no operators), any may match."""
+    words = query_words(q)
+    if not words:
+        return None
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
+
+
+def fts_ranking(engine: Engine, q: str, filters: dict[str, Any], *, limit: int = 500) -> list[dict[str, Any]]:
+    match = fts_expression(q)
+    if match is None:
+        return []
+    with session_scope(engine) as conn:
+        return repo.fts_message_hits(conn, match=match, filters=filters, limit=limit)
+
+
+def vector_ranking(engine: Engine, q: str, filters: dict[str, Any], *, model: str,
+                   limit: int = 200) -> list[dict[str, Any]]:
+    """Chunks nearest to the query, each with its messages that pass the filters (chunks with none dropped)."""
+    if not q.strip():
+        return []
+    loaded = _index_cache.get(engine, model=model)
+    if loaded.count == 0:
+        return []
+    (query,) = embed(model=model, texts=[q], purpose="search.query", engine=engine)
+    wide = limit * 5 if any(v is not None for v in filters.values()) else limit
+    hits = loaded.search(np.asarray(query, dtype=np.float32), wide)
+    out = []
+    with session_scope(engine) as conn:
+        chunks = {row["id"]: row for row in vectors_repo.get_chunks(conn, ids=[i for i, _ in hits])}
+        for chunk_id, score in hits:
+            chunk = chunks.get(chunk_id)
+            if chunk is None:
+                continue
+            members = repo.filter_chunk_messages(
+                conn, conversation_id=chunk["ref_id"], first_id=chunk["first_message_id"],
+                last_id=chunk["last_message_id"], filters=filters)
+            if members:
+                out.append({**chunk, "score": score, "message_ids": [m["id"] for m in members]})
+            if len(out) >= limit:
+                break
+    return out
+
+
+def hybrid_search(engine: Engine, q: str, *, chat_id: int | None = None, contact_id: int | None = None,
+                  since: int | None = None, until: int | None = None, limit: int = 20,
+                  mode: str = "hybrid", model: str | None = None) -> list[dict[str, Any]]:
+    """Conversations matching `q`, best first: bm25 and vector rankings fused by reciprocal rank (k=60).
+
+    mode "fts" or "vector" uses one ranking alone. Each result carries its matched messages: the full-text
+    hits in it, then messages of its nearest chunk that share a word with the query.
+    """
+    model = model or get_settings().embedding_model
+    filters = {"chat_id": chat_id, "contact_id": contact_id, "since": since, "until": until}
+    fts = fts_ranking(engine, q, filters) if mode in ("hybrid", "fts") else []
+    vec = vector_ranking(engine, q, filters, model=model, limit=max(50, 3 * limit)) if mode in ("hybrid", "vector") else []
+
+    fts_by_conv: dict[int, list[int]] = defaultdict(list)
+    for hit in fts:
+        fts_by_conv[hit["conversation_id"]].append(hit["id"])
+    vec_by_conv: dict[int, dict[str, Any]] = {}
+    for hit in vec:
+        vec_by_conv.setdefault(hit["ref_id"], hit)
+    scores: dict[int, float] = defaultdict(float)
+    for rank, cid in enumerate(fts_by_conv, start=1):
+        scores[cid] += 1 / (RRF_K + rank)
+    for rank, cid in enumerate(vec_by_conv, start=1):
+        scores[cid] += 1 / (RRF_K + rank)
+    ranked = sorted(scores, key=lambda cid: (-scores[cid], cid))[:limit]
+
+    words = set(query_words(q))
+    picks: dict[int, list[int]] = {}
+    for cid in ranked:
+        chosen = fts_by_conv.get(cid, [])[:MAX_MATCHED_MESSAGES]
+        picks[cid] = list(chosen)
+    with session_scope(engine) as conn:
+        chunk_messages = repo.get_messages(conn, ids=[m for cid in ranked if cid in vec_by_conv
+                                                      for m in vec_by_conv[cid]["message_ids"]])
+        for cid in ranked:
+            if cid in vec_by_conv and len(picks[cid]) < MAX_MATCHED_MESSAGES:
+                extra = [m for m in vec_by_conv[cid]["message_ids"] if m not in picks[cid]]
+                shared = {m: len(words & set(query_words(chunk_messages[m]["text"]))) for m in extra}
+                best = sorted(extra, key=lambda m: -shared[m])  # stable: time order among equals
+                take = [m for m in best if shared[m]] or best[:1]
+                picks[cid].extend(take[:MAX_MATCHED_MESSAGES - len(picks[cid])])
+        messages = repo.get_messages(conn, ids=[m for ids in picks.values() for m in ids])
+    results = []
+    for cid in ranked:
+        matched = sorted((messages[m] for m in picks[cid]), key=lambda m: (m["sent_at"], m["id"]))
+        results.append({
+            "conversation_id": cid,
+            "chat_id": matched[0]["chat_id"] if matched else None,
+            "score": round(scores[cid], 6),
+            "sources": [name for name, found in (("fts", cid in fts_by_conv), ("vector", cid in vec_by_conv))
+                        if found],
+            "messages": [{"id": m["id"], "guid": m["guid"], "text": m["text"], "sent_at": m["sent_at"],
+                          "sender": m["sender"], "sender_contact_id": m["sender_contact_id"],
+                          "is_from_me": bool(m["is_from_me"])} for m in matched],
+        })
+    return results

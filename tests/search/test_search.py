@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.api.app import create_app
+from backend.config import get_settings
+from backend.db.engine import dispose_engines, get_engine
+from backend.mirror.importer import import_source
+from backend.search import service
+from backend.source.demo.generator import MANIFEST_NAME
+from backend.vectors import index as vindex
+from tests.api_fixtures import AUTH, TOKEN
+
+
+_BUILT: dict[str, object] = {}
+
+
+@pytest.fixture
+def corpus(demo_template, isolated_data_dir):
+    """A demo source with four planted topics, imported and embedded (once; copied into each test's data dir)."""
+    source = demo_template(messages=2000, chats=12, contacts=30, seed=5)
+    settings = get_settings()
+    if "dir" in _BUILT:
+        dispose_engines()
+        shutil.copytree(_BUILT["dir"], settings.data_dir, dirs_exist_ok=True)
+        engine = get_engine(settings.central_db_path)
+        stats = _BUILT["stats"]
+    else:
+        import_source(settings, source=source / "chat.db", addressbook_dir=source / "AddressBook")
+        engine = get_engine(settings.central_db_path)
+        stats = service.embed_conversations(engine)
+        dispose_engines()
+        with sqlite3.connect(settings.central_db_path) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        keep = source.parent / "search-corpus"
+        shutil.copytree(settings.data_dir, keep, ignore=shutil.ignore_patterns("*-wal", "*-shm", "*.sock", "*.pid"))
+        _BUILT.update(dir=keep, stats=stats)
+        engine = get_engine(settings.central_db_path)
+    topics = json.loads((source / MANIFEST_NAME).read_text())["topics"]
+    db = sqlite3.connect(settings.central_db_path)
+    for topic in topics:
+        marks = ",".join("?" * len(topic["message_guids"]))
+        topic["message_ids"] = {r[0] for r in db.execute(f"SELECT id FROM messages WHERE guid IN ({marks})",
+                                                         topic["message_guids"])}
+        topic["conversation_ids"] = {r[0] for r in db.execute(
+            f"SELECT DISTINCT conversation_id FROM messages WHERE guid IN ({marks})", topic["message_guids"])}
+        topic["chat_id"] = db.execute(f"SELECT chat_id FROM messages WHERE guid IN ({marks})",
+                                      topic["message_guids"]).fetchone()[0]
+    db.close()
+    return engine, topics, stats
+
+
+def test_embedding_skips_unchanged_chunks(corpus):
+    engine, _, stats = corpus
+    assert stats["embedded"] == stats["chunks"] > 100
+    again = service.embed_conversations(engine)
+    assert again["embedded"] == 0 and again["unchanged"] == stats["chunks"] and again["deleted"] == 0
+    with engine.connect() as conn:
+        dims = conn.exec_driver_sql("SELECT DISTINCT dims, length(vector) FROM embeddings").all()
+    assert dims == [(384, 384 * 4)]
+
+
+def test_hybrid_finds_planted_topics_with_their_messages(corpus):
+    engine, topics, _ = corpus
+    assert len(topics) == 4
+    for topic in topics:
+        results = service.hybrid_search(engine, " ".join(topic["keywords"]), limit=5)
+        top = results[0]
+        assert top["conversation_id"] in topic["conversation_ids"], topic["key"]
+        assert {m["id"] for m in top["messages"]} <= topic["message_ids"]
+        assert top["messages"] and all(m["sender"] and m["sent_at"] for m in top["messages"])
+
+
+def test_vector_search_finds_a_topic_without_shared_words(corpus):
+    engine, topics, _ = corpus
+    lisbon = next(t for t in topics if t["key"] == "lisbon_trip")
+    results = service.hybrid_search(engine, "holiday in Portugal", mode="vector", limit=10)
+    assert any(r["conversation_id"] in lisbon["conversation_ids"] for r in results)
+    assert service.hybrid_search(engine, "holiday in Portugal", mode="fts", limit=10) == [] or all(
+        r["conversation_id"] not in lisbon["conversation_ids"]
+        for r in service.hybrid_search(engine, "holiday in Portugal", mode="fts", limit=10))
+
+
+def test_filters(corpus):
+    engine, topics, _ = corpus
+    topic = topics[0]
+    q = " ".join(topic["keywords"])
+    in_chat = service.hybrid_search(engine, q, chat_id=topic["chat_id"], limit=50)
+    assert in_chat and all(m_chat == topic["chat_id"] for r in in_chat for m_chat in [r["chat_id"]])
+    other = service.hybrid_search(engine, q, chat_id=topic["chat_id"] + 1000, limit=50)
+    assert other == []
+    with engine.connect() as conn:
+        first_at, contact = conn.exec_driver_sql(
+            "SELECT min(sent_at), (SELECT contact_id FROM chat_participants WHERE chat_id = ? LIMIT 1) "
+            "FROM messages WHERE guid IN (%s)" % ",".join("?" * len(topic["message_guids"])),
+            (topic["chat_id"], *topic["message_guids"])).one()
+    later = service.hybrid_search(engine, q, since=first_at + 86_400_000, limit=50)
+    assert all(m["sent_at"] >= first_at + 86_400_000 for r in later for m in r["messages"])
+    assert not any(r["conversation_id"] in topic["conversation_ids"] for r in later)
+    earlier = service.hybrid_search(engine, q, until=first_at, limit=50)
+    assert all(m["sent_at"] < first_at for r in earlier for m in r["messages"])
+    by_contact = service.hybrid_search(engine, q, contact_id=contact, limit=50)
+    assert any(r["conversation_id"] in topic["conversation_ids"] for r in by_contact)
+    with engine.connect() as conn:
+        chats = {row[0] for row in conn.exec_driver_sql(
+            "SELECT chat_id FROM chat_participants WHERE contact_id = ?", (contact,))}
+    assert {r["chat_id"] for r in by_contact} <= chats
+
+
+def _labelled_queries(topics: list[dict]) -> list[tuple[str, set[int]]]:
+    queries = []
+    for topic in topics:
+        queries.append((topic["title"], topic["conversation_ids"]))
+        queries.append((" ".join(topic["keywords"]), topic["conversation_ids"]))
+        queries.extend((keyword, topic["conversation_ids"]) for keyword in topic["keywords"])
+    return queries
+
+
+def test_hybrid_recall_at_10_is_at_least_each_method_alone(corpus):
+    engine, topics, _ = corpus
+    queries = _labelled_queries(topics)
+
+    def recall(mode: str) -> float:
+        hits = 0.0
+        for q, relevant in queries:
+            found = {r["conversation_id"] for r in service.hybrid_search(engine, q, mode=mode, limit=10)}
+            hits += len(found & relevant) / len(relevant)
+        return hits / len(queries)
+
+    scores = {mode: recall(mode) for mode in ("fts", "vector", "hybrid")}
+    assert scores["hybrid"] >= scores["fts"] and scores["hybrid"] >= scores["vector"], scores
+    assert scores["hybrid"] >= 0.9, scores
+
+
+def test_index_rebuilds_and_reloads_for_search(corpus):
+    engine, topics, _ = corpus
+    q = " ".join(topics[1]["keywords"])
+    before = service.hybrid_search(engine, q, mode="vector", limit=3)
+    vindex.index_path(get_settings().embedding_model).unlink()
+    vindex.build_index(engine, model=get_settings().embedding_model)  # bumps the version: the cache reloads
+    assert service.hybrid_search(engine, q, mode="vector", limit=3) == before
+
+
+def test_api_and_cli(corpus):
+    engine, topics, _ = corpus
+    topic = topics[2]
+    app = create_app(get_settings(), token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1:8765", headers=AUTH) as client:
+        response = client.get("/api/search", params={"q": " ".join(topic["keywords"]), "limit": 5})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["results"][0]["conversation_id"] in topic["conversation_ids"]
+        assert client.get("/api/search", params={"q": ""}).status_code in (400, 422)
+        narrowed = client.get("/api/search", params={"q": topic["keywords"][0], "chat_id": topic["chat_id"]}).json()
+        assert {r["chat_id"] for r in narrowed["results"]} == {topic["chat_id"]}
+    out = subprocess.run([sys.executable, "-m", "backend.cli.main", "search", " ".join(topic["keywords"]), "--limit", "3"],
+                         capture_output=True, text=True, check=True, timeout=120)
+    printed = json.loads(out.stdout.strip().splitlines()[-1])
+    assert printed["results"][0]["conversation_id"] in topic["conversation_ids"]
+
+
+def test_fts_quotes_the_users_words(corpus):
+    engine, _, _ = corpus
+    assert service.fts_expression('cake" OR NEAR(x') == '"cake" OR "or" OR "near"'
+    assert service.hybrid_search(engine, '"*) ( :', mode="fts") == []
+    operators = service.hybrid_search(engine, 'Lisbon" AND NOT (', mode="fts", limit=50)
+    assert operators and all(any(w in (m["text"] or "").lower() for w in ("lisbon", "and", "not")
+                                 for m in r["messages"]) for r in operators)
