@@ -15,142 +15,12 @@ from backend.db.clock import now_ms
 from backend.db.session import execute, fetch_one, fetch_value
 
 
-def _many(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+def execute_many(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
     """executemany on the DBAPI connection, inside the caller's transaction (no per-row SQLAlchemy cost)."""
     conn.connection.driver_connection.executemany(sql, rows)
 
 
-# -- contacts and handles ------------------------------------------------------------------------
-
-def upsert_contacts(conn: Connection, rows: Iterable[tuple]) -> None:
-    """rows: (contact_key, display_name, first_name, last_name, nickname, organization, source_keys_json).
-
-    A name never disappears because one source lacks it: NULLs keep what is there.
-    """
-    now = now_ms()
-    _many(conn, """
-        INSERT INTO contacts (contact_key, display_name, first_name, last_name, nickname, organization,
-                              source_keys, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (contact_key) DO UPDATE SET
-            display_name = coalesce(excluded.display_name, contacts.display_name),
-            first_name = coalesce(excluded.first_name, contacts.first_name),
-            last_name = coalesce(excluded.last_name, contacts.last_name),
-            nickname = coalesce(excluded.nickname, contacts.nickname),
-            organization = coalesce(excluded.organization, contacts.organization),
-            source_keys = excluded.source_keys,
-            merged_into_id = NULL,
-            updated_at = excluded.updated_at
-        WHERE contacts.display_name IS NOT excluded.display_name
-           OR contacts.source_keys IS NOT excluded.source_keys
-           OR contacts.merged_into_id IS NOT NULL
-    """, [(*row, now, now) for row in rows])
-
-
-def contact_ids_by_key(conn: Connection) -> dict[str, int]:
-    rows = conn.exec_driver_sql("SELECT contact_key, id FROM contacts WHERE merged_into_id IS NULL").all()
-    return {key: contact_id for key, contact_id in rows}
-
-
-def identifier_owners(conn: Connection) -> dict[str, int]:
-    """Canonical identifier -> the contact that holds it now."""
-    return dict(conn.exec_driver_sql("SELECT value, contact_id FROM contact_identifiers").all())
-
-
-def upsert_identifiers(conn: Connection, rows: Iterable[tuple]) -> None:
-    """rows: (contact_id, kind, value, from_addressbook)."""
-    _many(conn, """
-        INSERT INTO contact_identifiers (contact_id, kind, value, from_addressbook) VALUES (?, ?, ?, ?)
-        ON CONFLICT (value) DO UPDATE SET contact_id = excluded.contact_id, kind = excluded.kind,
-            from_addressbook = excluded.from_addressbook
-        WHERE contact_identifiers.contact_id IS NOT excluded.contact_id
-           OR contact_identifiers.from_addressbook IS NOT excluded.from_addressbook
-    """, rows)
-
-
-def merge_contact(conn: Connection, *, loser_id: int, winner_id: int) -> None:
-    """Two contacts are one person: every reference moves to the winner; the loser points at it."""
-    params = {"loser": loser_id, "winner": winner_id, "now": now_ms()}
-    for sql in (
-        "UPDATE messages SET sender_contact_id = :winner WHERE sender_contact_id = :loser",
-        "UPDATE reactions SET sender_contact_id = :winner WHERE sender_contact_id = :loser",
-        "UPDATE handles SET contact_id = :winner WHERE contact_id = :loser",
-        "UPDATE contact_identifiers SET contact_id = :winner WHERE contact_id = :loser",
-        """INSERT OR IGNORE INTO chat_participants (chat_id, contact_id, is_active)
-           SELECT chat_id, :winner, is_active FROM chat_participants WHERE contact_id = :loser""",
-        "DELETE FROM chat_participants WHERE contact_id = :loser",
-        "UPDATE contacts SET merged_into_id = :winner WHERE merged_into_id = :loser",
-        "UPDATE contacts SET merged_into_id = :winner, updated_at = :now WHERE id = :loser",
-    ):
-        execute(conn, sql, params)
-
-
-def upsert_handles(conn: Connection, rows: Iterable[tuple]) -> None:
-    """rows: (identifier, service, canonical, person_centric_id, source_rowid, contact_id)."""
-    _many(conn, """
-        INSERT INTO handles (identifier, service, canonical, person_centric_id, source_rowid, contact_id)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (identifier, service) DO UPDATE SET canonical = excluded.canonical,
-            person_centric_id = excluded.person_centric_id, source_rowid = excluded.source_rowid,
-            contact_id = excluded.contact_id
-    """, rows)
-
-
-# -- chats -------------------------------------------------------------------------------------------
-
-def upsert_chats(conn: Connection, rows: Iterable[tuple]) -> None:
-    """rows: (chat_key, is_group, display_name, service)."""
-    now = now_ms()
-    _many(conn, """
-        INSERT INTO chats (chat_key, is_group, display_name, service, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (chat_key) DO UPDATE SET
-            display_name = coalesce(excluded.display_name, chats.display_name),
-            service = coalesce(excluded.service, chats.service),
-            updated_at = excluded.updated_at
-        WHERE chats.display_name IS NOT coalesce(excluded.display_name, chats.display_name)
-    """, [(*row, now, now) for row in rows])
-
-
-def chat_ids_by_key(conn: Connection) -> dict[str, int]:
-    return dict(conn.exec_driver_sql("SELECT chat_key, id FROM chats").all())
-
-
-def chat_source_owners(conn: Connection) -> dict[str, int]:
-    """chat.db chat guid -> the mirror chat it feeds now."""
-    return dict(conn.exec_driver_sql("SELECT source_guid, chat_id FROM chat_sources").all())
-
-
-def upsert_chat_sources(conn: Connection, rows: Iterable[tuple]) -> None:
-    """rows: (source_guid, chat_id, source_rowid, chat_identifier, service, style, display_name, group_id)."""
-    _many(conn, """
-        INSERT INTO chat_sources (source_guid, chat_id, source_rowid, chat_identifier, service, style,
-                                  display_name, group_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (source_guid) DO UPDATE SET chat_id = excluded.chat_id,
-            source_rowid = excluded.source_rowid, display_name = excluded.display_name,
-            group_id = excluded.group_id
-    """, rows)
-
-
-def move_chat(conn: Connection, *, from_chat_id: int, to_chat_id: int) -> None:
-    """Merge one chat into another; the caller re-splits the target's conversations."""
-    params = {"src": from_chat_id, "dst": to_chat_id}
-    for sql in (
-        "UPDATE messages SET chat_id = :dst WHERE chat_id = :src",
-        "UPDATE conversations SET chat_id = :dst WHERE chat_id = :src",
-        "UPDATE chat_sources SET chat_id = :dst WHERE chat_id = :src",
-        """INSERT OR IGNORE INTO chat_participants (chat_id, contact_id, is_active)
-           SELECT :dst, contact_id, is_active FROM chat_participants WHERE chat_id = :src""",
-        "DELETE FROM chats WHERE id = :src",
-    ):
-        execute(conn, sql, params)
-
-
-def ensure_participants(conn: Connection, rows: Iterable[tuple[int, int]]) -> None:
-    """rows: (chat_id, contact_id)."""
-    _many(conn, "INSERT OR IGNORE INTO chat_participants (chat_id, contact_id) VALUES (?, ?)", list(rows))
-
+# -- chat figures -----------------------------------------------------------------------------------
 
 def refresh_chat_stats(conn: Connection, chat_ids: Iterable[int] | None = None) -> None:
     """Recompute last message, counts and unread counts from the messages (all chats when None).
@@ -179,6 +49,7 @@ def refresh_chat_stats(conn: Connection, chat_ids: Iterable[int] | None = None) 
     """)
 
 
+
 # -- messages -------------------------------------------------------------------------------------
 
 def load_source_maps(conn: Connection, *, handles: Sequence[tuple], chats: Sequence[tuple]) -> None:
@@ -191,8 +62,8 @@ def load_source_maps(conn: Connection, *, handles: Sequence[tuple], chats: Seque
     conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS source_chats (rowid INTEGER PRIMARY KEY, chat_id INTEGER)")
     conn.exec_driver_sql("DELETE FROM temp.source_handles")
     conn.exec_driver_sql("DELETE FROM temp.source_chats")
-    _many(conn, "INSERT OR REPLACE INTO temp.source_handles (rowid, contact_id, canonical) VALUES (?, ?, ?)", handles)
-    _many(conn, "INSERT OR REPLACE INTO temp.source_chats (rowid, chat_id) VALUES (?, ?)", chats)
+    execute_many(conn, "INSERT OR REPLACE INTO temp.source_handles (rowid, contact_id, canonical) VALUES (?, ?, ?)", handles)
+    execute_many(conn, "INSERT OR REPLACE INTO temp.source_chats (rowid, chat_id) VALUES (?, ?)", chats)
 
 
 _LOADED_COLUMNS = (
@@ -298,11 +169,6 @@ def mark_deleted(conn: Connection, guids: Sequence[str]) -> list[tuple[int, int,
     ).fetchall()]
 
 
-def contact_names(conn: Connection) -> dict[int, str | None]:
-    return dict(conn.connection.driver_connection.execute(
-        "SELECT id, display_name FROM contacts WHERE merged_into_id IS NULL").fetchall())
-
-
 def conversation_chats(conn: Connection, conversation_ids) -> list[tuple[int, int]]:
     ids = sorted(conversation_ids)
     if not ids:
@@ -314,11 +180,11 @@ def conversation_chats(conn: Connection, conversation_ids) -> list[tuple[int, in
 
 def set_body_extras(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (text, body_json, decode_error, source guid) from full decodes of rich or odd blobs."""
-    _many(conn, "UPDATE messages SET text = coalesce(text, ?), body_json = ?, decode_error = ? WHERE guid = ?", rows)
+    execute_many(conn, "UPDATE messages SET text = coalesce(text, ?), body_json = ?, decode_error = ? WHERE guid = ?", rows)
 
 
 def mark_unsent(conn: Connection, message_ids: Sequence[int]) -> None:
-    _many(conn, "UPDATE messages SET is_unsent = 1 WHERE id = ?", [(i,) for i in message_ids])
+    execute_many(conn, "UPDATE messages SET is_unsent = 1 WHERE id = ?", [(i,) for i in message_ids])
 
 
 def count_problem_messages(conn: Connection, *, unknown_chat_id: int, undated_at: int,
@@ -359,12 +225,12 @@ def next_message_id(conn: Connection) -> int:
 
 def fts_insert(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
     """rows: (message_id, text) of messages whose text is new."""
-    _many(conn, "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", rows)
+    execute_many(conn, "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", rows)
 
 
 def fts_delete(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
     """rows: (message_id, old_text) of messages whose indexed text changes or goes."""
-    _many(conn, "INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", rows)
+    execute_many(conn, "INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", rows)
 
 
 def fts_rebuild(conn: Connection) -> None:
@@ -375,7 +241,7 @@ def fts_rebuild(conn: Connection) -> None:
 
 def insert_conversations(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (id, chat_id, started_at, last_message_at, message_count, state, sealed_at, updated_at)."""
-    _many(conn, """
+    execute_many(conn, """
         INSERT INTO conversations (id, chat_id, started_at, last_message_at, message_count, state, sealed_at,
                                    updated_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -418,7 +284,7 @@ def get_conversation(conn: Connection, conversation_id: int) -> dict[str, Any] |
 
 def set_message_conversations(conn: Connection, rows: Sequence[tuple[int, int]]) -> None:
     """rows: (conversation_id, message_id)."""
-    _many(conn, "UPDATE messages SET conversation_id = ? WHERE id = ?", rows)
+    execute_many(conn, "UPDATE messages SET conversation_id = ? WHERE id = ?", rows)
 
 
 def delete_empty_conversations(conn: Connection, *, chat_id: int) -> int:
@@ -444,13 +310,13 @@ _ATTACHMENT_INSERT = """
 
 def insert_reactions(conn: Connection, rows: Sequence[tuple]) -> None:
     """Bulk load into an empty table (rows as for upsert_reactions, one per state key)."""
-    _many(conn, _REACTION_INSERT, rows)
+    execute_many(conn, _REACTION_INSERT, rows)
 
 
 def upsert_reactions(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (target_guid, target_part, message_id, sender_key, sender_contact_id, is_from_me, kind, emoji,
     source_guid, source_rowid, reacted_at, is_active). An older event never overwrites a newer one."""
-    _many(conn, _REACTION_INSERT + """
+    execute_many(conn, _REACTION_INSERT + """
         ON CONFLICT (sender_key, target_guid, target_part, kind, emoji) DO UPDATE SET
             message_id = coalesce(excluded.message_id, reactions.message_id),
             sender_contact_id = excluded.sender_contact_id, source_guid = excluded.source_guid,
@@ -469,7 +335,7 @@ def link_reactions_to_messages(conn: Connection) -> int:
 
 def upsert_edits(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (message_id, part, version, text, edited_at)."""
-    _many(conn, """
+    execute_many(conn, """
         INSERT INTO message_edits (message_id, part, version, text, edited_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (message_id, part, version) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at
     """, rows)
@@ -477,12 +343,12 @@ def upsert_edits(conn: Connection, rows: Sequence[tuple]) -> None:
 
 def insert_attachments(conn: Connection, rows: Sequence[tuple]) -> None:
     """Bulk load into an empty table, rows in ATTACHMENT_FIELDS order."""
-    _many(conn, _ATTACHMENT_INSERT, rows)
+    execute_many(conn, _ATTACHMENT_INSERT, rows)
 
 
 def upsert_attachments(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows in ATTACHMENT_FIELDS order."""
-    _many(conn, _ATTACHMENT_INSERT + """
+    execute_many(conn, _ATTACHMENT_INSERT + """
         ON CONFLICT (guid) DO UPDATE SET source_rowid = excluded.source_rowid,
             message_id = coalesce(excluded.message_id, attachments.message_id), path = excluded.path,
             total_bytes = excluded.total_bytes, file_present = excluded.file_present

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from backend.conversations.split import plan_conversations
 from backend.db.clock import now_ms
-from backend.mirror import repo
+from backend.mirror import people_repo, repo
 from backend.mirror.attachments import transform_attachments
 from backend.mirror.decode_pool import PendingExtras, start_decoding
 from backend.mirror.chats import Chats, unknown_chat
@@ -127,25 +127,25 @@ class MirrorWriter:
 
     def write_people(self, people: People) -> dict[str, int]:
         conn = self.conn
-        repo.upsert_contacts(conn, [
+        people_repo.upsert_contacts(conn, [
             (c.key, c.display_name, c.first_name, c.last_name, c.nickname, c.organization, c.source_keys_json())
             for c in people.contacts.values()
         ])
-        ids = repo.contact_ids_by_key(conn)
+        ids = people_repo.contact_ids_by_key(conn)
         if not self.bulk:
-            owners = repo.identifier_owners(conn)
+            owners = people_repo.identifier_owners(conn)
             live = set(ids.values())
             for value, ident in people.identifiers.items():
                 old_owner, new_owner = owners.get(value), ids[ident.contact_key]
                 if old_owner is not None and old_owner != new_owner and old_owner in live:
-                    repo.merge_contact(conn, loser_id=old_owner, winner_id=new_owner)
+                    people_repo.merge_contact(conn, loser_id=old_owner, winner_id=new_owner)
                     live.discard(old_owner)
                     self.stats.contacts_merged += 1
-            ids = repo.contact_ids_by_key(conn)
-        repo.upsert_identifiers(conn, [
+            ids = people_repo.contact_ids_by_key(conn)
+        people_repo.upsert_identifiers(conn, [
             (ids[i.contact_key], i.kind, i.value, 1 if i.from_addressbook else 0) for i in people.identifiers.values()
         ])
-        repo.upsert_handles(conn, [
+        people_repo.upsert_handles(conn, [
             (h.identifier, h.service, h.canonical, h.person_centric_id, h.source_rowid, ids[h.contact_key])
             for h in people.handles
         ])
@@ -157,16 +157,16 @@ class MirrorWriter:
     def write_chats(self, chats: Chats, contact_ids: dict[str, int], people: People) -> None:
         conn = self.conn
         rows = list(chats.chats.values()) + [unknown_chat()]
-        repo.upsert_chats(conn, [(c.key, 1 if c.is_group else 0, c.display_name, c.service) for c in rows])
-        chat_ids = repo.chat_ids_by_key(conn)
+        people_repo.upsert_chats(conn, [(c.key, 1 if c.is_group else 0, c.display_name, c.service) for c in rows])
+        chat_ids = people_repo.chat_ids_by_key(conn)
         if not self.bulk:
             self._merge_moved_chats(chats, chat_ids)
-            chat_ids = repo.chat_ids_by_key(conn)
-        repo.upsert_chat_sources(conn, [
+            chat_ids = people_repo.chat_ids_by_key(conn)
+        people_repo.upsert_chat_sources(conn, [
             (s.source_guid, chat_ids[s.chat_key], s.source_rowid, s.chat_identifier, s.service, s.style,
              s.display_name, s.group_id) for s in chats.sources
         ])
-        repo.ensure_participants(conn, [
+        people_repo.ensure_participants(conn, [
             (chat_ids[c.key], contact_ids[k]) for c in chats.chats.values() for k in c.participant_keys
         ])
         for merged in self._take_changed_chats():
@@ -194,12 +194,12 @@ class MirrorWriter:
         """A chat whose every source now belongs to another chat (its partner was merged) joins that chat."""
         new_target = {s.source_guid: chat_ids[s.chat_key] for s in chats.sources}
         sources_of: dict[int, list[str]] = defaultdict(list)
-        for guid, chat_id in repo.chat_source_owners(self.conn).items():
+        for guid, chat_id in people_repo.chat_source_owners(self.conn).items():
             sources_of[chat_id].append(guid)
         for old_chat, guids in sources_of.items():
             targets = {new_target.get(guid, old_chat) for guid in guids}
             if len(targets) == 1 and (target := targets.pop()) != old_chat:
-                repo.move_chat(self.conn, from_chat_id=old_chat, to_chat_id=target)
+                people_repo.move_chat(self.conn, from_chat_id=old_chat, to_chat_id=target)
                 self.stats.chats_merged += 1
                 self.stats.changed_chat_ids.add(target)
 

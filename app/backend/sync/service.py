@@ -27,7 +27,7 @@ from backend.events.types import (
     ChatUpdated, ContactUpdated, ConversationUpdated, MessageCreated, MessageUpdated, SourceReconciled,
 )
 from backend.live.hub import HubEvent, MessageHub
-from backend.mirror import repo
+from backend.mirror import people_repo, repo
 from backend.mirror.chats import resolve_chats
 from backend.mirror.importer import attached_source
 from backend.mirror.people import People, resolve_people
@@ -115,7 +115,7 @@ class LiveSync:
             identity_key = (reader.handles(), reader.chats(), reader.chat_handles(), self._addressbook_signature)
             reuse = identity_key == self._identity_key and self._identities is not None
             with self.engine.connect() as conn, attached_source(conn, reader.path), write_transaction(conn):
-                names_before = repo.contact_names(conn) if contacts_changed else {}
+                names_before = people_repo.contact_names(conn) if contacts_changed else {}
                 writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=self.settings.conversation_gap_ms,
                                       bulk=False)
                 max_rowid = writer.snapshot_source_cursor()
@@ -151,7 +151,7 @@ class LiveSync:
                 events += [ConversationUpdated(cid, chat) for cid, chat in
                            repo.conversation_chats(conn, writer.stats.touched_conversation_ids)]
                 if contacts_changed:
-                    names_after = repo.contact_names(conn)
+                    names_after = people_repo.contact_names(conn)
                     events += [ContactUpdated(cid) for cid, name in names_after.items()
                                if names_before.get(cid) != name]
                 new_cursor = self._next_cursor(max_rowid, new_unplaced)
