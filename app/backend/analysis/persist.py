@@ -68,18 +68,28 @@ def replace_results(conn: Connection, *, payload: dict[str, Any], now_ms: int) -
                                             rows=getattr(findings, table))
         for table in results_repo.FINDING_TABLES
     }
-    events = [ensure_commitment(conn, commitment={**c, "conversation_id": conversation_id, "chat_id": chat_id,
-                                                  "analysis_id": analysis_id}, now_ms=now_ms)
-              for c in findings.commitments]
+    commitments = [{**c, "conversation_id": conversation_id, "chat_id": chat_id, "analysis_id": analysis_id}
+                   for c in findings.commitments]
+    fingerprints = [fingerprint(chat_id=chat_id, committer=committer_key(c), text=c["text"]) for c in commitments]
+    stored = results_repo.list_commitments_by_fingerprint(conn, fingerprints=list(dict.fromkeys(fingerprints)))
+    seen: set[str] = set()
+    events = []
+    for commitment, fp in zip(commitments, fingerprints, strict=True):
+        # a fingerprint met twice in one result is read again: the first one wrote it
+        existing = (results_repo.get_commitment_by_fingerprint(conn, fingerprint=fp) if fp in seen
+                    else stored.get(fp))
+        seen.add(fp)
+        events.append(ensure_commitment(conn, commitment=commitment, fp=fp, existing=existing,
+                                        now_ms=now_ms))
     counts["commitments"] = len(events)
     return {"analysis_id": analysis_id, "model": payload["model"], "counts": counts,
             "commitment_events": {e: events.count(e) for e in ("created", "updated", "unchanged") if e in events}}
 
 
-def ensure_commitment(conn: Connection, *, commitment: dict[str, Any], now_ms: int) -> str:
-    """Upsert one commitment by fingerprint; "created", "updated" (with an event) or "unchanged"."""
-    fp = fingerprint(chat_id=commitment["chat_id"], committer=committer_key(commitment), text=commitment["text"])
-    existing = results_repo.get_commitment_by_fingerprint(conn, fingerprint=fp)
+def ensure_commitment(conn: Connection, *, commitment: dict[str, Any], fp: str, existing: dict[str, Any] | None,
+                      now_ms: int) -> str:
+    """Upsert one commitment by its fingerprint `fp`, given the row stored under it (None when there is none);
+    "created", "updated" (with an event) or "unchanged"."""
     if existing is None:
         commitment_id = results_repo.create_commitment(conn, commitment={
             **{k: commitment.get(k) for k in COMMITMENT_FIELDS}, "chat_id": commitment["chat_id"],

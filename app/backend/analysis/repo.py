@@ -28,7 +28,10 @@ def ensure_jobs(conn: Connection, *, conversation_id: int, revision: int,
 
 
 def get_job(conn: Connection, *, job_id: int) -> dict[str, Any] | None:
-    return fetch_one(conn, "SELECT * FROM analysis_jobs WHERE id = :id", {"id": job_id})
+    """On the driver connection (this runs once per persisted result: SQLAlchemy's overhead shows)."""
+    cursor = conn.connection.driver_connection.execute("SELECT * FROM analysis_jobs WHERE id = ?", (job_id,))
+    row = cursor.fetchone()
+    return dict(zip((c[0] for c in cursor.description), row)) if row is not None else None
 
 
 def start_job(conn: Connection, *, job_id: int, now_ms: int) -> bool:

@@ -1,13 +1,19 @@
-"""SQL of analysis results: conversation_analyses and its findings, commitments and their events."""
+"""SQL of analysis results: conversation_analyses and its findings, commitments and their events.
+
+The writes of `persist_result` run once per model result on the single writer, so they go through the
+driver connection of the caller's transaction (`_raw`): the same transaction, without SQLAlchemy's
+per-statement compile and result-wrapping cost.
+"""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from backend.db.session import execute, fetch_all, fetch_one
+from backend.db.session import fetch_all, fetch_one
 
 FINDING_TABLES = ("entities", "topics", "emotions", "humor_items")
 _COLUMNS = {
@@ -19,9 +25,21 @@ _COLUMNS = {
 _JSON_COLUMNS = frozenset({"reason", "laughed_by", "committed_to"})
 
 
+_INSERT_FINDINGS = {
+    table: (f"INSERT INTO {table} (analysis_id, conversation_id, chat_id, {', '.join(columns)}) "  # noqa: S608
+            f"VALUES (?, ?, ?, {', '.join('?' for _ in columns)})")
+    for table, columns in _COLUMNS.items()
+}
+
+
+def _raw(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under `conn`, in the transaction `conn` holds."""
+    return conn.connection.driver_connection
+
+
 def list_message_ids(conn: Connection, *, conversation_id: int) -> list[int]:
-    return [r["id"] for r in fetch_all(conn, "SELECT id FROM messages WHERE conversation_id = :c",
-                                       {"c": conversation_id})]
+    return [r[0] for r in _raw(conn).execute("SELECT id FROM messages WHERE conversation_id = ?",
+                                             (conversation_id,))]
 
 
 def get_analysis(conn: Connection, *, conversation_id: int, pass_name: str) -> dict[str, Any] | None:
@@ -31,7 +49,7 @@ def get_analysis(conn: Connection, *, conversation_id: int, pass_name: str) -> d
 
 def upsert_analysis(conn: Connection, *, analysis: dict[str, Any], now_ms: int) -> int | None:
     """Insert or replace a pass's analysis of a conversation; its id, or None when a newer revision is stored."""
-    row = conn.execute(text("""
+    row = _raw(conn).execute("""
         INSERT INTO conversation_analyses (conversation_id, chat_id, pass_name, prompt_id, prompt_version, model,
             completion_id, revision, job_id, status, summary, result, tokens_in, tokens_out, cost_usd,
             created_at, updated_at)
@@ -45,12 +63,13 @@ def upsert_analysis(conn: Connection, *, analysis: dict[str, Any], now_ms: int) 
             cost_usd = excluded.cost_usd, updated_at = excluded.updated_at
         WHERE excluded.revision >= conversation_analyses.revision
         RETURNING id
-    """), {**analysis, "result": json.dumps(analysis["result"], ensure_ascii=False), "now": now_ms}).first()
+    """, {**analysis, "result": json.dumps(analysis["result"], ensure_ascii=False), "now": now_ms}).fetchone()
     return row[0] if row is not None else None
 
 
 def delete_findings(conn: Connection, *, analysis_id: int) -> int:
-    return sum(execute(conn, f"DELETE FROM {table} WHERE analysis_id = :a", {"a": analysis_id})  # noqa: S608
+    raw = _raw(conn)
+    return sum(raw.execute(f"DELETE FROM {table} WHERE analysis_id = ?", (analysis_id,)).rowcount  # noqa: S608
                for table in FINDING_TABLES)
 
 
@@ -59,11 +78,8 @@ def create_findings(conn: Connection, *, table: str, analysis_id: int, conversat
     if not rows:
         return 0
     columns = _COLUMNS[table]
-    sql = (f"INSERT INTO {table} (analysis_id, conversation_id, chat_id, {', '.join(columns)}) "  # noqa: S608
-           f"VALUES (:analysis_id, :conversation_id, :chat_id, {', '.join(':' + c for c in columns)})")
-    params = [{"analysis_id": analysis_id, "conversation_id": conversation_id, "chat_id": chat_id,
-               **{c: _db_value(c, row.get(c)) for c in columns}} for row in rows]
-    conn.execute(text(sql), params)
+    params = [(analysis_id, conversation_id, chat_id, *(_db_value(c, row.get(c)) for c in columns)) for row in rows]
+    _raw(conn).executemany(_INSERT_FINDINGS[table], params)
     return len(params)
 
 
@@ -76,28 +92,39 @@ def get_commitment_by_fingerprint(conn: Connection, *, fingerprint: str) -> dict
     return fetch_one(conn, "SELECT * FROM commitments WHERE fingerprint = :f", {"f": fingerprint})
 
 
+def list_commitments_by_fingerprint(conn: Connection, *, fingerprints: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored commitments of these fingerprints (one query), by fingerprint."""
+    if not fingerprints:
+        return {}
+    cursor = _raw(conn).execute(
+        "SELECT * FROM commitments WHERE fingerprint IN (SELECT value FROM json_each(?))", (json.dumps(fingerprints),))
+    names = [d[0] for d in cursor.description]
+    return {row["fingerprint"]: row for row in (dict(zip(names, values, strict=True)) for values in cursor)}
+
+
 def create_commitment(conn: Connection, *, commitment: dict[str, Any], now_ms: int) -> int:
-    return conn.execute(text("""
+    return _raw(conn).execute("""
         INSERT INTO commitments (conversation_id, chat_id, message_id, committed_by, committer_contact_id,
             is_from_me, committed_to, text, due_at, due_text, confidence, fingerprint, analysis_id,
             created_at, updated_at)
         VALUES (:conversation_id, :chat_id, :message_id, :committed_by, :committer_contact_id, :is_from_me,
             :committed_to, :text, :due_at, :due_text, :confidence, :fingerprint, :analysis_id, :now, :now)
         RETURNING id
-    """), {**{k: _db_value(k, v) for k, v in commitment.items()}, "now": now_ms}).scalar_one()
+    """, {**{k: _db_value(k, v) for k, v in commitment.items()}, "now": now_ms}).fetchone()[0]
 
 
 def update_commitment(conn: Connection, *, commitment_id: int, changes: dict[str, Any], now_ms: int) -> int:
     columns = sorted(changes)
     sets = ", ".join(f"{c} = :{c}" for c in columns)
-    return execute(conn, f"UPDATE commitments SET {sets}, updated_at = :now WHERE id = :id",  # noqa: S608
-                   {**{c: _db_value(c, changes[c]) for c in columns}, "now": now_ms, "id": commitment_id})
+    return _raw(conn).execute(f"UPDATE commitments SET {sets}, updated_at = :now WHERE id = :id",  # noqa: S608
+                              {**{c: _db_value(c, changes[c]) for c in columns}, "now": now_ms,
+                               "id": commitment_id}).rowcount
 
 
 def create_commitment_event(conn: Connection, *, commitment_id: int, event: str, details: dict[str, Any],
                             now_ms: int) -> None:
-    execute(conn, "INSERT INTO commitment_events (commitment_id, event, at, details) VALUES (:c, :e, :at, :d)",
-            {"c": commitment_id, "e": event, "at": now_ms, "d": json.dumps(details, ensure_ascii=False)})
+    _raw(conn).execute("INSERT INTO commitment_events (commitment_id, event, at, details) VALUES (?, ?, ?, ?)",
+                       (commitment_id, event, now_ms, json.dumps(details, ensure_ascii=False)))
 
 
 def list_commitments(conn: Connection, *, chat_id: int) -> list[dict[str, Any]]:

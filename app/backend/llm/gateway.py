@@ -15,6 +15,7 @@ Errors: `LLMTransientError` (try again later) and `LLMPermanentError` (it will n
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import random
@@ -113,9 +114,9 @@ def complete_json(
     retry: RetryPolicy = DEFAULT_RETRY, engine: Engine | None = None,
 ) -> LLMResult:
     """A JSON object from `model` that validates against `schema`."""
+    schema_text = json.dumps(schema, sort_keys=True)
     try:
-        validator = jsonschema.validators.validator_for(schema)(schema)
-        validator.check_schema(schema)
+        validator = _validator(schema_text)
     except jsonschema.SchemaError as exc:
         raise LLMPermanentError(f"The JSON Schema of prompt {prompt_id} is invalid: {exc.message}",
                                 prompt_id=prompt_id) from exc
@@ -125,7 +126,7 @@ def complete_json(
         call.log("cached", completion_id=hit.get("completion_id"))
         return LLMResult(hit["data"], model, hit.get("completion_id"), 0, 0, 0.0, cached=True)
 
-    sent = [*messages, {"role": "system", "content": schema_instruction(schema)}]
+    sent = [*messages, {"role": "system", "content": _SCHEMA_INSTRUCTION + schema_text}]
     kwargs = _completion_kwargs(model, temperature=temperature, max_tokens=max_tokens, timeout_s=timeout_s,
                                 api_base=api_base, api_key=api_key)
     if supports_json_mode(model):
@@ -234,9 +235,22 @@ def embed(
 
 # ---- prompts around the caller's messages --------------------------------------------------------------
 
+_SCHEMA_INSTRUCTION = ("Reply with one JSON object and nothing else (no prose, no code fences). It must validate "
+                       "against this JSON Schema:\n")
+
+
 def schema_instruction(schema: dict[str, Any]) -> str:
-    return ("Reply with one JSON object and nothing else (no prose, no code fences). It must validate against "
-            "this JSON Schema:\n" + json.dumps(schema, sort_keys=True))
+    return _SCHEMA_INSTRUCTION + json.dumps(schema, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_text: str) -> Any:
+    """A checked, compiled validator of a JSON Schema (given as canonical JSON text), made once per schema:
+    checking and compiling cost more than validating a reply. Raises jsonschema.SchemaError (not cached)."""
+    schema = json.loads(schema_text)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def repair_instruction(problem: str) -> str:
