@@ -6,13 +6,20 @@ model (the local int8 MiniLM by default), rebuilds the index, then times hybrid 
 
     .venv/bin/python bench/search.py [--messages 20000] [--queries 200]
     .venv/bin/python bench/search.py --messages 300000      # the full figure (slow: embeds everything)
+    .venv/bin/python bench/search.py --profile vector       # where one mode's time goes (cProfile, stderr)
+
+Queries run back to back, so the gateway's request-rate limit on the embedding provider (600/min unless
+llm.limits gives it its own default) paces every query embedding to ~100 ms. To time search itself:
+    CHATSTATS_LLM_PROVIDER_LIMITS='{"chatstats-embed": {"requests_per_minute": 0}}' .venv/bin/python bench/search.py
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import resource
 import statistics
 import sys
@@ -30,6 +37,8 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=None)
     parser.add_argument("--contacts", type=int, default=None)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--profile", choices=("hybrid", "fts", "vector"), default=None,
+                        help="also print a cProfile of that mode's queries (top 30 by cumulative time) to stderr")
     args = parser.parse_args()
     chats = args.chats or max(12, min(300, args.messages // 1000))
     contacts = args.contacts or max(30, min(1000, args.messages // 300))
@@ -68,10 +77,16 @@ def main() -> None:
     for mode in ("hybrid", "fts", "vector"):
         service.hybrid_search(engine, pool[0], mode=mode)  # warm the index cache
         latencies = []
+        profile = cProfile.Profile() if mode == args.profile else None
+        if profile:
+            profile.enable()
         for i in range(args.queries):
             t0 = time.perf_counter()
             service.hybrid_search(engine, pool[i % len(pool)], mode=mode, limit=20)
             latencies.append((time.perf_counter() - t0) * 1000)
+        if profile:
+            profile.disable()
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
         latencies.sort()
         timings[mode] = {"p50_ms": round(statistics.median(latencies), 2),
                          "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2)}

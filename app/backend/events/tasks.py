@@ -28,6 +28,7 @@ def _load_handlers() -> None:
     import backend.analysis.handlers  # noqa: F401, PLC0415
     import backend.analysis.live_handlers  # noqa: F401, PLC0415
     import backend.conversations.handlers  # noqa: F401, PLC0415
+    import backend.search.handlers  # noqa: F401, PLC0415
 
 
 @signals.worker_ready.connect

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_REQUESTS_PER_MINUTE = 600  # 0 = no rate limit
 # Providers that are not remote services get their own defaults (the offline analyzer runs on local CPU).
-PROVIDER_DEFAULTS: dict[str, tuple[int, int]] = {"chatstats": (16, 0)}
+# Local providers run on this machine: no rate limit, concurrency bounded by the CPU work they do.
+PROVIDER_DEFAULTS: dict[str, tuple[int, int]] = {"chatstats": (16, 0), "chatstats-embed": (16, 0)}
 
 DECREASE_FACTOR = 0.5
 DECREASE_HOLDOFF_S = 2.0

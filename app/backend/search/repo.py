@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection
 
 from backend.contacts.repo import label_sql
-from backend.db.session import fetch_all
+from backend.db.clock import now_ms
+from backend.db.session import execute, fetch_all, fetch_one
 
 # What counts as searchable: live messages with text.
 _LIVE = "m.deleted_at IS NULL AND m.is_unsent = 0 AND m.kind = 'message' AND m.text IS NOT NULL AND m.text != ''"
@@ -52,20 +54,37 @@ def fts_message_hits(conn: Connection, *, match: str, filters: dict[str, Any], l
     """, {"match": match, "limit": limit, **filters})
 
 
-def filter_chunk_messages(conn: Connection, *, conversation_id: int, first_id: int, last_id: int,
-                          filters: dict[str, Any]) -> list[dict[str, Any]]:
-    """The searchable messages of one chunk (first..last in time order) that pass the filters."""
-    return fetch_all(conn, f"""
-        WITH bounds AS (
-            SELECT (SELECT sent_at FROM messages WHERE id = :first_id) AS lo_at,
-                   (SELECT sent_at FROM messages WHERE id = :last_id) AS hi_at
+def list_chunks_with_members(conn: Connection, *, chunk_ids: list[int],
+                             filters: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """chunk id -> the chunk row with `message_ids`: its searchable messages (first..last, in time order)
+    that pass the filters. One query for every candidate; chunks with no such message are absent."""
+    if not chunk_ids:
+        return {}
+    rows = fetch_all(conn, f"""
+        WITH chunk AS (
+            SELECT e.id, e.ref_id, e.chunk_index, e.model, e.text_preview, e.first_message_id, e.last_message_id,
+                   lo.sent_at AS lo_at, hi.sent_at AS hi_at
+            FROM json_each(:chunk_ids) AS hit
+            JOIN embeddings e ON e.id = hit.value
+            JOIN messages lo ON lo.id = e.first_message_id
+            JOIN messages hi ON hi.id = e.last_message_id
         )
-        SELECT m.id FROM messages m, bounds
-        WHERE m.conversation_id = :conversation_id AND {_LIVE}
-          AND (m.sent_at, m.id) >= (bounds.lo_at, :first_id) AND (m.sent_at, m.id) <= (bounds.hi_at, :last_id)
+        SELECT chunk.id, chunk.ref_id, chunk.chunk_index, chunk.model, chunk.text_preview,
+               chunk.first_message_id, chunk.last_message_id,
+               json_group_array(json_array(m.sent_at, m.id)) AS members
+        FROM chunk
+        JOIN messages m ON m.conversation_id = chunk.ref_id AND m.sent_at BETWEEN chunk.lo_at AND chunk.hi_at
+        WHERE {_LIVE}
+          AND (m.sent_at, m.id) >= (chunk.lo_at, chunk.first_message_id)
+          AND (m.sent_at, m.id) <= (chunk.hi_at, chunk.last_message_id)
           {_filters(filters)}
-        ORDER BY m.sent_at, m.id
-    """, {"conversation_id": conversation_id, "first_id": first_id, "last_id": last_id, **filters})
+        GROUP BY chunk.id
+    """, {"chunk_ids": json.dumps(chunk_ids), **filters})
+    out = {}
+    for row in rows:
+        members = sorted(json.loads(row.pop("members")))  # (sent_at, id): time order
+        out[row["id"]] = {**row, "message_ids": [message_id for _, message_id in members]}
+    return out
 
 
 def get_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -84,3 +103,46 @@ def get_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any
         WHERE m.id IN ({marks})
     """, {f"i{n}": value for n, value in enumerate(ids)})
     return {row["id"]: row for row in rows}
+
+
+# ---- what embed_pending picks up ------------------------------------------------------------------------
+
+def list_unembedded_conversation_ids(conn: Connection, *, model: str, limit: int) -> list[int]:
+    """Conversations past `open` with searchable messages but no chunk embedded with `model`."""
+    return [row["id"] for row in fetch_all(conn, f"""
+        SELECT c.id FROM conversations c
+        WHERE c.state != 'open'
+          AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.kind = 'chunk' AND e.ref_id = c.id AND e.model = :model)
+          AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND {_LIVE})
+        ORDER BY c.id LIMIT :limit
+    """, {"model": model, "limit": limit})]
+
+
+def list_conversations_updated_after(conn: Connection, *, updated_at: int, conversation_id: int,
+                                     limit: int) -> list[dict[str, Any]]:
+    """Conversations past `open` changed after the cursor (updated_at, id), in cursor order."""
+    return fetch_all(conn, """
+        SELECT id, updated_at FROM conversations
+        WHERE state != 'open' AND (updated_at, id) > (:updated_at, :conversation_id)
+        ORDER BY updated_at, id LIMIT :limit
+    """, {"updated_at": updated_at, "conversation_id": conversation_id, "limit": limit})
+
+
+def _cursor_key(model: str) -> str:
+    return f"search.embed_cursor:{model}"
+
+
+def get_embed_cursor(conn: Connection, *, model: str) -> tuple[int, int]:
+    """(updated_at, conversation id) of the last conversation the pending sweep has embedded."""
+    row = fetch_one(conn, "SELECT value FROM sync_state WHERE key = :key", {"key": _cursor_key(model)})
+    if not row:
+        return (0, 0)
+    updated_at, conversation_id = json.loads(row["value"])
+    return (int(updated_at), int(conversation_id))
+
+
+def set_embed_cursor(conn: Connection, *, model: str, updated_at: int, conversation_id: int) -> None:
+    execute(conn, """
+        INSERT INTO sync_state (key, value, updated_at) VALUES (:key, :value, :now)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+    """, {"key": _cursor_key(model), "value": json.dumps([updated_at, conversation_id]), "now": now_ms()})

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 CONVERSATION_BATCH = 200
+PENDING_BATCH = 200  # conversations per embed_pending sweep
 PREVIEW_CHARS = 200
 MAX_MATCHED_MESSAGES = 5
 _index_cache = vector_index.IndexCache()
@@ -71,6 +72,29 @@ def embed_conversations(engine: Engine, conversation_ids: list[int] | None = Non
     return stats
 
 
+def embed_pending(engine: Engine, *, model: str | None = None, limit: int = PENDING_BATCH) -> dict[str, int]:
+    """Embed up to `limit` conversations (past `open`) whose chunks are missing or may be stale.
+
+    Missing: no chunk with `model`. Possibly stale: changed (`updated_at`) after the sweep's cursor, which
+    moves on only once they are embedded, so a lost `conversation.sealed` event is caught on the next sweep.
+    Unchanged chunks are skipped by content hash, so a conversation seen twice costs no embedding.
+    """
+    model = model or get_settings().embedding_model
+    with session_scope(engine) as conn:
+        missing = repo.list_unembedded_conversation_ids(conn, model=model, limit=limit)
+        updated_at, after_id = repo.get_embed_cursor(conn, model=model)
+        changed = repo.list_conversations_updated_after(
+            conn, updated_at=updated_at, conversation_id=after_id, limit=max(0, limit - len(missing)))
+    ids = list(dict.fromkeys([*missing, *(row["id"] for row in changed)]))
+    stats = embed_conversations(engine, ids, model=model) if ids else {
+        "conversations": 0, "chunks": 0, "embedded": 0, "unchanged": 0, "deleted": 0}
+    if changed:
+        last = changed[-1]
+        run_write(lambda conn: repo.set_embed_cursor(conn, model=model, updated_at=last["updated_at"],
+                                                     conversation_id=last["id"]), engine=engine)
+    return stats
+
+
 # ---- search -------------------------------------------------------------------------------------------
 
 def query_words(q: str) -> list[str]:
@@ -104,18 +128,12 @@ def vector_ranking(engine: Engine, q: str, filters: dict[str, Any], *, model: st
     (query,) = embed(model=model, texts=[q], purpose="search.query", engine=engine)
     wide = limit * 5 if any(v is not None for v in filters.values()) else limit
     hits = loaded.search(np.asarray(query, dtype=np.float32), wide)
-    out = []
     with session_scope(engine) as conn:
-        chunks = {row["id"]: row for row in vectors_repo.get_chunks(conn, ids=[i for i, _ in hits])}
-        for chunk_id, score in hits:
-            chunk = chunks.get(chunk_id)
-            if chunk is None:
-                continue
-            members = repo.filter_chunk_messages(
-                conn, conversation_id=chunk["ref_id"], first_id=chunk["first_message_id"],
-                last_id=chunk["last_message_id"], filters=filters)
-            if members:
-                out.append({**chunk, "score": score, "message_ids": [m["id"] for m in members]})
+        chunks = repo.list_chunks_with_members(conn, chunk_ids=[chunk_id for chunk_id, _ in hits], filters=filters)
+    out = []
+    for chunk_id, score in hits:
+        if chunk_id in chunks:
+            out.append({**chunks[chunk_id], "score": score})
             if len(out) >= limit:
                 break
     return out

@@ -15,6 +15,7 @@ TASK_MODULES = (
     "backend.analysis.tasks",
     "backend.analysis.live_tasks",
     "backend.analysis.run_tasks",
+    "backend.search.tasks",
 )
 
 

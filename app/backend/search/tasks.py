@@ -1,0 +1,25 @@
+"""Celery tasks of search (the `index` queue): embed sealed conversations, and sweep for lost ones (beat, 5 min)."""
+
+from __future__ import annotations
+
+from backend.db.engine import get_engine
+from backend.search import service
+from backend.worker.celery_app import app
+from backend.worker.tasks_base import ChatStatsTask
+
+BEAT_SCHEDULE = {
+    "embed-pending": {"task": "index.embed_pending", "schedule": 300.0},
+}
+app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
+
+
+@app.task(name="index.embed_conversations", base=ChatStatsTask, ignore_result=True)
+def embed_conversations(conversation_ids: list[int]) -> dict[str, int]:
+    """Embed the chunks of these conversations that changed (by content hash) and update the index."""
+    return service.embed_conversations(get_engine(), [int(cid) for cid in conversation_ids])
+
+
+@app.task(name="index.embed_pending", base=ChatStatsTask, record_failures=False, ignore_result=True)
+def embed_pending() -> dict[str, int]:
+    """Embed a bounded batch of conversations whose chunks are missing or stale (a lost event is caught)."""
+    return service.embed_pending(get_engine())
