@@ -79,16 +79,6 @@ def load_vectors_after(conn: Connection, *, model: str, after_id: int) -> tuple[
     return ids, np.frombuffer(b"".join(row[1] for row in rows), dtype="<f4").reshape(len(rows), -1).copy()
 
 
-def get_chunks(conn: Connection, *, ids: list[int]) -> list[dict[str, Any]]:
-    if not ids:
-        return []
-    marks = ", ".join(f":i{n}" for n in range(len(ids)))
-    return fetch_all(conn, f"""
-        SELECT id, ref_id, chunk_index, model, text_preview, first_message_id, last_message_id
-        FROM embeddings WHERE id IN ({marks})
-    """, {f"i{n}": value for n, value in enumerate(ids)})
-
-
 def get_index_version(conn: Connection) -> int:
     row = fetch_one(conn, "SELECT value FROM sync_state WHERE key = :key", {"key": INDEX_VERSION_KEY})
     return int(row["value"]) if row else 0
