@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 from backend.db.clock import now_ms
@@ -12,9 +13,18 @@ BEAT_KEY = "chatstats:beat:last"  # set every 10 s by maintenance.heartbeat
 BEAT_STALE_MS = 30_000
 
 
+@lru_cache(maxsize=4)
+def _control_app(redis_url: str):  # noqa: ANN202 - a Celery app, imported lazily
+    """One Celery client per broker for the worker pings (health is polled often: no app per call)."""
+    from backend.worker.celery_app import celery_url, create_celery  # noqa: PLC0415
+
+    app = create_celery()
+    app.conf.broker_url = celery_url(redis_url)
+    return app
+
+
 def redis_and_workers(redis_url: str) -> dict[str, Any]:
     from backend.events.bus import redis_client  # noqa: PLC0415
-    from backend.worker.celery_app import celery_url, create_celery  # noqa: PLC0415
 
     report: dict[str, Any] = {}
     client = redis_client(redis_url)
@@ -26,14 +36,10 @@ def redis_and_workers(redis_url: str) -> dict[str, Any]:
         report["redis"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         return report
     depths = {name: int(client.llen(name)) for name in queues.ALL}
-    app = create_celery()
-    app.conf.broker_url = celery_url(redis_url)
     try:
-        replies = app.control.ping(timeout=0.5) or []
-    except Exception:  # noqa: BLE001
+        replies = _control_app(redis_url).control.ping(timeout=0.5) or []
+    except Exception:  # noqa: BLE001 - a broker hiccup reads as "workers not answering"
         replies = []
-    finally:
-        app.close()
     hosts = sorted(host for reply in replies for host in reply)
     report["workers"] = {
         "io": {"ok": any(h.startswith("io@") for h in hosts), "queues": {q: depths[q] for q in queues.IO_QUEUES}},
