@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: run test install clean-venv
+.PHONY: run test install install-node chromium clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,13 +14,34 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Node packages for the shell's tests (playwright-core; electron's package without its binary, which
+# `npm install` with scripts on fetches on a Mac: see README).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $(NODE_STAMP)
+
 install: $(STAMP)
+
+install-node: $(NODE_STAMP)
+
+# Debian's Chromium for the browser tests; where it cannot be installed they skip and say why.
+chromium:
+	@if ! test -x /usr/bin/chromium; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "note: /usr/bin/chromium is missing and apt-get cannot run as root here: browser tests will be skipped"; \
+	  fi; \
+	fi
 
 run: $(STAMP)
 	$(BIN)/chatstats up --demo-if-missing
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/python -m pytest -q
+	npm test
 
 clean-venv:
 	rm -rf $(VENV)

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     api_port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port
     cors_origins: list[str] = Field(default_factory=list)
     api_token: str = ""  # empty: a fresh random token per launch
+    renderer_dir: Path | None = None  # the inbox UI served at /app (None: app/electron/renderer)
     log_level: str = "INFO"
     live_sync: bool = True  # the API process watches the source and mirrors changes as they happen
     sync_safety_interval_s: float = Field(default=2.0, gt=0)  # safety check when file events are missed

@@ -24,10 +24,13 @@ CHILD_MARKERS = {
 def test_up_serves_restarts_a_killed_api_and_stops_cleanly(start_up, isolated_data_dir):
     up = start_up(*DEMO)
     ready = up.next_event(READY_TIMEOUT_S)
-    assert set(ready) == {"event", "url", "token", "pid"}
+    assert set(ready) == {"event", "url", "token", "pid", "app_url"}
     assert ready["event"] == "ready" and ready["pid"] == up.process.pid
     assert ready["url"].startswith("http://127.0.0.1:")
     url, token = ready["url"], ready["token"]
+    assert ready["app_url"] == f"{url}/app/#token={token}"  # the token in the fragment, never sent over HTTP
+    page = httpx.get(f"{url}/app/", timeout=5, trust_env=False)
+    assert page.status_code == 200 and "<html" in page.text.lower()
 
     assert get(url, token, "/api/health").status_code == 200
     chats = get(url, token, "/api/chats")
@@ -61,6 +64,7 @@ def test_up_serves_restarts_a_killed_api_and_stops_cleanly(start_up, isolated_da
     assert len(up.seen) >= len(CHILD_MARKERS) + 1  # + the restarted API
     assert not socket_path.exists()
     assert up.lines.get(timeout=5) is None  # nothing else on stdout: ready, restarted, end
+    assert token not in up.log_path.read_text(errors="replace")  # stderr is a log: the token travels on stdout only
 
 
 def test_up_exits_when_its_parent_dies(start_up):

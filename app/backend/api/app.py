@@ -34,6 +34,7 @@ from backend.assistant.router import router as assistant_router
 from backend.live.router import router as live_router
 from backend.settings.router import router as settings_router
 from backend.sync.runtime import start_live_sync
+from backend.webapp.static import mount_renderer
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(commitments_router, prefix="/api")
     app.include_router(assistant_router, prefix="/api")
     app.include_router(search_router, prefix="/api")
+    mount_renderer(app, settings.renderer_dir)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

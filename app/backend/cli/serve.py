@@ -12,6 +12,7 @@ import uvicorn
 
 from backend.api.app import create_app
 from backend.config import Settings
+from backend.webapp.static import app_url
 
 
 def bind_loopback(host: str, port: int) -> socket.socket:
@@ -36,7 +37,8 @@ def serve(settings: Settings) -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.01)
         if server.started:
-            print(json.dumps({"event": "ready", "url": url, "token": app.state.token}), flush=True)
+            print(json.dumps({"event": "ready", "url": url, "token": app.state.token,
+                              "app_url": app_url(url, app.state.token)}), flush=True)
 
     threading.Thread(target=announce, name="announce-ready", daemon=True).start()
     server.run(sockets=[sock])

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from backend.config import Settings, get_settings
 from backend.logging_setup import configure_logging
+from backend.webapp.static import app_url
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ def _status_writer(stdout: TextIO):  # noqa: ANN202
             stdout.flush()
 
     return emit
+
+
+def _announce(url: str) -> None:
+    """For a person at a terminal (`make run`): where the inbox is. Only on a terminal: the URL carries
+    the token, which must not reach a log file (the shell reads it from the ready line instead)."""
+    if not sys.stderr.isatty():
+        return
+    print(f"\nChatStats is running. Open the inbox: {url}\n(Ctrl-C stops everything.)", file=sys.stderr,
+          flush=True)
 
 
 def child_env(settings: Settings, *, redis_url: str, source: Path, addressbook: Path | None,
@@ -117,7 +127,9 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     try:
         if not supervisor.start():
             return 0
-        emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid()})
+        emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid(),
+              "app_url": app_url(supervisor.url, token)})
+        _announce(app_url(supervisor.url, token))
         if prepared.demo and demo_rate > 0:
             writer = _start_demo_writer(prepared.source, demo_rate)
         supervisor.watch()
