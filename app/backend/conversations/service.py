@@ -10,13 +10,8 @@ from backend.chats import service as chats
 from backend.conversations import repo
 from backend.conversations.schemas import Conversation, ConversationDetail, ConversationPage
 from backend.db.session import session_scope
-from backend.errors import NotFound
+from backend.conversations.exceptions import ConversationNotFound
 from backend.messages import service as messages
-
-
-class ConversationNotFound(NotFound):
-    # Belongs in conversations/exceptions.py; kept here while that file is outside this change.
-    code = "conversation_not_found"
 
 
 def _conversations(conn: Connection, rows: list[dict[str, Any]]) -> list[Conversation]:

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from backend.chats.exceptions import ChatNotFound
-from backend.conversations.service import ConversationNotFound
+from backend.conversations.exceptions import ConversationNotFound
 
 __all__ = ["ChatNotFound", "ConversationNotFound"]
