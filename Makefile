@@ -25,12 +25,15 @@ install: $(STAMP)
 
 install-node: $(NODE_STAMP)
 
-# Debian's Chromium for the browser tests; where it cannot be installed they skip and say why.
+# Debian's Chromium (and an emoji font, for the screenshots) for the browser tests; where they cannot be
+# installed the browser tests skip and say why.
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji
 chromium:
-	@if ! test -x /usr/bin/chromium; then \
+	@if ! test -x /usr/bin/chromium || ! test -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	    echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      $(BROWSER_PACKAGES) >/dev/null; \
 	  else \
 	    echo "note: /usr/bin/chromium is missing and apt-get cannot run as root here: browser tests will be skipped"; \
 	  fi; \

@@ -1,0 +1,79 @@
+// Wiring: the token first, then the panes and the live streams that feed them.
+
+import { showGate } from './alerts.js';
+import { AnalysisPanel } from './analysis.js';
+import { get, setToken } from './api.js';
+import { ChatList } from './chats.js';
+import { ConversationView } from './conversation.js';
+import { EvePanel } from './eve.js';
+import { SearchPanel } from './search.js';
+import { LiveStream } from './sse.js';
+import { StatusIndicator } from './status.js';
+import { Tabs } from './tabs.js';
+import { takeToken } from './token.js';
+
+const $ = (id) => document.getElementById(id);
+
+function boot() {
+  const status = new StatusIndicator($('status'));
+  const chatNames = new Map();
+
+  const analysis = new AnalysisPanel($('analysis'), { onOpenMessage: (chatId, messageId) => openChat(chatId, messageId) });
+  const conversation = new ConversationView({
+    list: $('messages'), scroller: $('messages-scroll'), title: $('conversation-title'),
+    meta: $('conversation-meta'), empty: $('conversation-empty'), olderStatus: $('older-status'),
+    status: status.track('conversation'),
+  });
+  const chats = new ChatList($('chat-list'), $('chat-list-empty'), { onSelect: (id) => openChat(id) });
+  const tabs = new Tabs(document.querySelector('.tabs'), { onShow: (name) => { if (name === 'eve') eve.start(); } });
+  const eve = new EvePanel({
+    select: $('eve-thread-select'), newButton: $('eve-new-thread'), list: $('eve-messages'),
+    form: $('eve-form'), input: $('eve-input'), send: $('eve-send'),
+  }, { onOpenMessage: (chatId, messageId) => openChat(chatId, messageId) });
+  new SearchPanel({ form: $('search-form'), input: $('search-input'), results: $('search-results'), status: $('search-status') }, {
+    chatName: async (id) => (await chatById(id))?.display_name || `Chat ${id}`,
+    onOpenMessage: (chatId, messageId) => openChat(chatId, messageId),
+    onShow: () => tabs.show('search'),
+  });
+
+  async function chatById(id) {
+    if (chats.get(id)) return chats.get(id);
+    if (!chatNames.has(id)) chatNames.set(id, get(`/api/chats/${id}`, undefined, { quiet: true }).catch(() => null));
+    return chatNames.get(id);
+  }
+
+  async function openChat(id, messageId = null) {
+    const chat = await chatById(id);
+    if (!chat) return;
+    chats.select(id);
+    const changed = conversation.chat?.id !== id;
+    conversation.open(chat, { focusMessageId: messageId });
+    if (changed) analysis.show(chat);
+  }
+
+  function chatUpdated(data) {
+    chats.applyUpdate(data);
+    if (conversation.chat?.id === data.chat.id) conversation.setChat(data.chat);
+  }
+
+  new LiveStream('/api/live-sync/stream/chats', {
+    onState: status.track('chats'),
+    events: {
+      snapshot: (page) => {
+        chats.applySnapshot(page);
+        if (!conversation.chat && chats.first()) openChat(chats.first().id);
+      },
+      'chat.updated': (data) => chatUpdated(data),
+      'message.created': (data) => chatUpdated(data),
+    },
+  }).start();
+  status.start();
+}
+
+const token = takeToken();
+if (token) {
+  setToken(token);
+  boot();
+} else {
+  showGate();
+}

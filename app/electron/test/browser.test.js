@@ -1,0 +1,313 @@
+'use strict';
+// The inbox in a real browser (Debian's Chromium driven by playwright-core) against a real
+// `chatstats up --demo`: the chat list and a conversation render; a message written to the demo source
+// shows in the open conversation within a second, and so do an edit, a tapback and an unsend; search
+// finds the message and opens its chat; Eve streams an answer with citations; the page without a token
+// says what to do, and the token leaves the address bar. Full-page screenshots of each step go to
+// test-results/screenshots/ for a person to look at.
+
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const readline = require('node:readline');
+const { after, before, describe, it } = require('node:test');
+
+const { Sidecar, findBackendCommand, REPO_ROOT } = require('../sidecar');
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const COMMAND = findBackendCommand();
+const PYTHON = process.env.CHATSTATS_PYTHON || path.join(path.dirname(COMMAND), 'python');
+const WRITER = path.join(__dirname, 'helpers', 'write_source.py');
+const SHOTS = path.join(REPO_ROOT, 'test-results', 'screenshots');
+const VIEWPORT = { width: 1280, height: 800 };
+const LIVE_BUDGET_MS = 1000;
+
+function skipReason() {
+  if (!fs.existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}: install chromium: apt-get install chromium`;
+  if (path.isAbsolute(COMMAND) && !fs.existsSync(COMMAND)) return `no backend at ${COMMAND}: run \`make install\``;
+  if (!fs.existsSync(PYTHON)) return `no Python at ${PYTHON} for the source writer: run \`make install\``;
+  try {
+    require.resolve('playwright-core');
+  } catch {
+    return 'playwright-core is not installed: npm install --ignore-scripts';
+  }
+  return false;
+}
+
+/** The environment of the backend and the writer: ours without CHATSTATS_* settings, on a fresh data dir. */
+function backendEnv(dataDir) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CHATSTATS_')));
+  return { ...env, CHATSTATS_DATA_DIR: dataDir, CHATSTATS_LOG_LEVEL: 'INFO' };
+}
+
+/** helpers/write_source.py, kept running: one JSON command in, one JSON answer out. */
+class SourceWriter {
+  constructor(env) {
+    this.child = spawn(PYTHON, [WRITER], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.answers = [];
+    this.waiting = [];
+    this.stderr = '';
+    this.child.stderr.on('data', (chunk) => { this.stderr += chunk; });
+    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const answer = JSON.parse(line);
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(answer);
+      else this.answers.push(answer);
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  next() {
+    if (this.answers.length) return Promise.resolve(this.answers.shift());
+    return new Promise((resolve, reject) => {
+      this.waiting.push(resolve);
+      this.exited.then(() => reject(new Error(`the source writer exited: ${this.stderr.slice(-2000)}`)));
+    });
+  }
+
+  async send(command) {
+    this.child.stdin.write(`${JSON.stringify(command)}\n`);
+    const answer = await this.next();
+    assert.ok(answer.ok, `writer ${command.op}: ${answer.error}`);
+    return answer;
+  }
+
+  async close() {
+    this.child.stdin.end();
+    await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** A word nothing else in the demo data contains (letters only, so full-text search keeps it whole). */
+function uniqueWord(prefix) {
+  const letters = Array.from({ length: 8 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26)));
+  return `${prefix}${letters.join('')}`;
+}
+
+describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason(), timeout: 120000 }, () => {
+  let sidecar;
+  let browser;
+  let page;
+  let writer;
+  let ready;
+  let dataDir;
+  let chatId;
+  const logs = [];
+  const pageErrors = [];
+  const consoleErrors = [];
+  const word = uniqueWord('zephyrquill');
+  let live; // {guid} of the message written during the test
+
+  const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  /** Starts watching the page for an element matching `selector` (and containing `text`, when given);
+   * returns a function that resolves with the page's clock (ms) at the DOM change that brought it. */
+  async function watchFor(selector, text = '', timeout = 5000) {
+    const key = await page.evaluate(([sel, needle]) => {
+      const found = () => [...document.querySelectorAll(sel)].some((node) => node.textContent.includes(needle));
+      const id = `w${Math.random().toString(36).slice(2)}`;
+      window.__shownAt = window.__shownAt || {};
+      const observer = new MutationObserver(() => {
+        if (found()) {
+          window.__shownAt[id] = Date.now();
+          observer.disconnect();
+        }
+      });
+      if (found()) window.__shownAt[id] = Date.now();
+      else observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+      return id;
+    }, [selector, text]);
+    return async () => (await page.waitForFunction((id) => window.__shownAt[id], key, { timeout })).jsonValue();
+  }
+
+  /** Time from just before a write to the DOM showing it; printed, and returned. */
+  async function timeWrite(label, command, selector, text) {
+    const shown = await watchFor(selector, text);
+    const start = Date.now();
+    const answer = await writer.send(command);
+    const ms = (await shown()) - start;
+    console.log(`# ${label}: shown in the open conversation ${ms} ms after the write`);
+    return { answer, ms };
+  }
+
+  before(async () => {
+    const { chromium } = require('playwright-core');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    dataDir = fs.mkdtempSync('/tmp/cs-'); // short: the redis socket path has a length limit
+    const env = backendEnv(dataDir);
+    sidecar = new Sidecar({
+      command: COMMAND, args: ['up', '--demo', '--demo-messages', '3000', '--demo-rate', '0'], env,
+      log: (line) => { logs.push(line); if (logs.length > 200) logs.shift(); },
+    });
+    const started = Date.now();
+    const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      ready = await sidecar.start();
+    } catch (error) {
+      await launching.then((b) => b.close(), () => {});
+      throw new Error(`chatstats up failed: ${error.message}\n${logs.slice(-40).join('\n')}`);
+    }
+    console.log(`# chatstats up --demo (3000 messages) was ready in ${Date.now() - started} ms`);
+    writer = new SourceWriter(env);
+    browser = await launching;
+    assert.ok((await writer.next()).ready);
+    page = await browser.newPage({ viewport: VIEWPORT });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (writer) await writer.close();
+    const stopping = Date.now();
+    if (sidecar) await sidecar.stop();
+    console.log(`# chatstats up stopped in ${Date.now() - stopping} ms`);
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows the chat list, and a chat opened from it shows its messages', async () => {
+    await page.goto(ready.app_url);
+    await page.getByRole('listbox', { name: 'Chat list' }).getByRole('option').nth(5).waitFor();
+    await page.locator('#messages li.msg').first().waitFor();
+    assert.ok(!page.url().includes('token'), `the token is still in the address: ${page.url()}`);
+    assert.ok(!(await page.evaluate(() => location.href)).includes(ready.token));
+    await page.locator('#status[data-state="live"]').waitFor();
+    assert.equal(await page.getByRole('status', { name: 'Live sync status' }).textContent().then((t) => t.trim()), 'Live');
+    await shot('01-inbox');
+
+    // open the second chat (the first is open already): the write below must move it to the top
+    const second = page.getByRole('listbox', { name: 'Chat list' }).getByRole('option').nth(1);
+    const name = await second.getAttribute('aria-label');
+    chatId = Number(await second.getAttribute('data-chat-id'));
+    await second.click();
+    await page.getByRole('heading', { name, exact: true }).waitFor();
+    await page.waitForFunction((id) => {
+      const rows = document.querySelectorAll('#messages li.msg');
+      return rows.length >= 3 && document.querySelector('.chat-item[aria-selected="true"]')?.dataset.chatId === String(id);
+    }, chatId);
+    assert.equal(await page.locator('.chat-item[aria-selected="true"]').getAttribute('aria-label'), name);
+    await page.getByRole('region', { name: 'Not analysed yet' }).or(page.getByRole('region', { name: 'Summary' })).first().waitFor();
+    await shot('02-conversation');
+  });
+
+  it('shows a message written to the source in the open conversation within 1 s', async () => {
+    // one long sentence, so that Eve's answer quoting it streams in more than one piece
+    const text = `the ${word} lantern festival moved to the old boathouse by the river, bring warm coats, `
+      + 'a thermos of cocoa, the folding chairs from the garage and the spare batteries for the big camera';
+    const { answer, ms } = await timeWrite('new message', { op: 'message', chat_id: chatId, text },
+      '#messages li.msg', word);
+    live = { guid: answer.guid, text };
+    assert.ok(ms < LIVE_BUDGET_MS, `the new message took ${ms} ms to show (budget ${LIVE_BUDGET_MS} ms)`);
+    const row = page.locator(`#messages li.msg[data-guid="${live.guid}"]`);
+    assert.match(await row.textContent(), new RegExp(word));
+    // the chat list moved the chat to the top and shows the message as its preview
+    await page.waitForFunction(([id, w]) => {
+      const first = document.querySelector('#chat-list .chat-item');
+      return first?.dataset.chatId === String(id) && first.textContent.includes(w);
+    }, [chatId, word]);
+    await shot('03-new-message');
+  });
+
+  it('shows an edit, a tapback and an unsend as they happen', async () => {
+    const tapback = await timeWrite('tapback', { op: 'tapback', guid: live.guid, kind: 2001 },
+      `#messages li[data-guid="${live.guid}"] .reaction[data-kind="like"]`);
+
+    // markup in a message is text, never markup
+    const other = await writer.send({ op: 'message', chat_id: chatId, text: '<b>see</b> you at <img src=x> eight' });
+    const otherRow = page.locator(`#messages li[data-guid="${other.guid}"]`);
+    await otherRow.waitFor();
+    assert.match(await otherRow.textContent(), /<b>see<\/b> you at <img src=x> eight/);
+    assert.equal(await otherRow.locator('b, img').count(), 0);
+    const edit = await timeWrite('edit', { op: 'edit', guid: other.guid, text: 'see you at nine instead' },
+      `#messages li[data-guid="${other.guid}"]:has(.msg-edited)`, 'nine instead');
+    await shot('04-edit-and-tapback');
+
+    const unsend = await timeWrite('unsend', { op: 'unsend', guid: other.guid },
+      `#messages li.msg.unsent[data-guid="${other.guid}"]`);
+    const unsent = page.locator(`#messages li[data-guid="${other.guid}"]`);
+    assert.match(await unsent.textContent(), /unsent a message/);
+    assert.doesNotMatch(await unsent.textContent(), /nine instead/);
+    for (const [label, { ms }] of Object.entries({ tapback, edit, unsend })) {
+      assert.ok(ms < LIVE_BUDGET_MS, `the ${label} took ${ms} ms to show (budget ${LIVE_BUDGET_MS} ms)`);
+    }
+    await shot('05-unsend');
+  });
+
+  it('finds the message by a word of it, and a click on the result opens its chat at the message', async () => {
+    // leave the chat first, so that the click has to open it
+    const elsewhere = page.locator(`.chat-item:not([data-chat-id="${chatId}"])`).first();
+    await elsewhere.click();
+    await page.waitForFunction((id) => document.querySelector('.chat-item[aria-selected="true"]')?.dataset.chatId !== String(id), chatId);
+
+    await page.getByRole('searchbox', { name: 'Search messages' }).fill(word);
+    await page.getByRole('searchbox', { name: 'Search messages' }).press('Enter');
+    const hit = page.getByRole('list', { name: 'Search results' }).locator(`li.search-hit[data-chat-id="${chatId}"]`);
+    await hit.first().waitFor();
+    assert.match(await hit.first().textContent(), new RegExp(word));
+    await shot('06-search-results');
+
+    await hit.first().click();
+    const row = page.locator(`#messages li.msg.highlight[data-guid="${live.guid}"]`);
+    await row.waitFor();
+    assert.equal(await page.locator('.chat-item[aria-selected="true"]').getAttribute('data-chat-id'), String(chatId));
+    assert.ok(await row.isVisible());
+    await shot('07-search-opened');
+  });
+
+  it('streams an answer from Eve, token by token, with citations', async () => {
+    await page.getByRole('tab', { name: 'Eve' }).click();
+    await page.getByRole('button', { name: 'New Eve thread' }).click();
+    // count each piece the answer grows by while it streams, until it is settled by `final`
+    await page.evaluate(() => {
+      const log = document.getElementById('eve-messages');
+      window.__eve = { growth: [], finalSeen: false };
+      new MutationObserver((records) => {
+        for (const record of records) {
+          const answer = record.target.closest?.('.eve-msg.assistant');
+          if (!answer || window.__eve.finalSeen) continue;
+          if (record.type === 'attributes' && !answer.classList.contains('streaming')) window.__eve.finalSeen = true;
+          else if (record.type === 'childList' && record.target.classList.contains('eve-text') && record.addedNodes.length) {
+            window.__eve.growth.push(record.target.textContent.length);
+          }
+        }
+      }).observe(log, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
+    });
+    await page.getByRole('textbox', { name: 'Question for Eve' }).fill(`Where is the ${word} lantern festival?`);
+    await page.getByRole('button', { name: 'Send question' }).click();
+    const answer = page.locator('#eve-messages .eve-msg.assistant').last();
+    await answer.locator('.citation').first().waitFor({ timeout: 20000 });
+    const { growth, finalSeen } = await page.evaluate(() => window.__eve);
+    console.log(`# Eve: the answer grew ${growth.length} times before final (lengths ${growth.join(', ')})`);
+    assert.ok(finalSeen, 'the answer never left its streaming state');
+    assert.ok(growth.length >= 2, `expected at least two text_delta updates before final, saw ${growth.length}`);
+    assert.ok(growth.every((n, i) => i === 0 || n > growth[i - 1]), `the answer did not grow: ${growth}`);
+    assert.match(await answer.locator('.eve-text').textContent(), new RegExp(word));
+    const citations = await answer.locator('.citation').allTextContents();
+    assert.ok(citations.some((c) => c.includes(word)), `no citation quotes the message: ${citations}`);
+    await shot('08-eve-answer');
+  });
+
+  it('without a token, says to open the address printed by chatstats up', async () => {
+    const bare = await browser.newPage({ viewport: VIEWPORT });
+    try {
+      await bare.goto(`${ready.url}/app/`);
+      const gate = bare.getByRole('alert', { name: 'Token missing' });
+      await gate.waitFor();
+      assert.match(await gate.textContent(), /chatstats up/);
+      assert.ok(await bare.locator('#panes').isHidden());
+      await bare.screenshot({ path: path.join(SHOTS, '09-no-token.png'), fullPage: true });
+    } finally {
+      await bare.close();
+    }
+    assert.deepEqual(pageErrors, [], 'the inbox page threw');
+    if (consoleErrors.length) console.log(`# console errors: ${consoleErrors.join(' | ')}`);
+    assert.deepEqual(consoleErrors.filter((text) => /Content Security Policy/i.test(text)), [],
+      'the page broke its Content-Security-Policy');
+  });
+});
