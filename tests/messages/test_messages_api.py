@@ -127,3 +127,29 @@ def test_missing_messages_and_foreign_cursors_have_stable_codes(api, db):
     both = api.get(f"/api/chats/{chat_id}/messages", params={"before_id": other, "after_id": other})
     assert both.status_code == 400 and both.json()["code"] == "invalid_cursor"
     assert api.get("/api/chats/999999/messages").json()["code"] == "chat_not_found"
+
+
+def test_a_page_around_a_message_centres_it_and_continues_both_ways(api, db):
+    chat_id = busiest_chat(db)
+    expected = newest_first(db, chat_id)
+    target = expected[150]
+    page = ok(api.get(f"/api/chats/{chat_id}/messages", params={"around_id": target, "limit": 21}))
+    ids = [m["id"] for m in page["messages"]]
+    assert ids == expected[140:161]  # 10 newer, the message, 10 older: newest first like every page
+    assert page["next_before_id"] == expected[160] and page["next_after_id"] == expected[140]
+    older = ok(api.get(f"/api/chats/{chat_id}/messages", params={"before_id": page["next_before_id"], "limit": 5}))
+    assert [m["id"] for m in older["messages"]] == expected[161:166]
+    newer = ok(api.get(f"/api/chats/{chat_id}/messages", params={"after_id": page["next_after_id"], "limit": 5}))
+    assert [m["id"] for m in newer["messages"]] == list(reversed(expected[135:140]))
+
+    newest = ok(api.get(f"/api/chats/{chat_id}/messages", params={"around_id": expected[2], "limit": 21}))
+    assert [m["id"] for m in newest["messages"]] == expected[:21]  # few newer ones: the room goes to older ones
+    assert newest["next_after_id"] is None and newest["next_before_id"] == expected[20]
+    oldest = ok(api.get(f"/api/chats/{chat_id}/messages", params={"around_id": expected[-1], "limit": 5}))
+    assert [m["id"] for m in oldest["messages"]] == expected[-3:] and oldest["next_before_id"] is None
+
+    other = db.execute("SELECT id FROM messages WHERE chat_id != ? LIMIT 1", (chat_id,)).fetchone()[0]
+    foreign = api.get(f"/api/chats/{chat_id}/messages", params={"around_id": other})
+    assert foreign.status_code == 400 and foreign.json()["code"] == "invalid_cursor"
+    mixed = api.get(f"/api/chats/{chat_id}/messages", params={"around_id": target, "before_id": target})
+    assert mixed.status_code == 400 and mixed.json()["code"] == "invalid_cursor"

@@ -32,7 +32,8 @@ def list_chat_messages(
     limit: int = Query(50, ge=1, le=500),
     before_id: int | None = Query(None, description="next_before_id of the previous (newer) page"),
     after_id: int | None = Query(None, description="the newest message id the client has: newer ones, oldest first"),
+    around_id: int | None = Query(None, description="a message of this chat: it and its neighbours, newest first"),
 ) -> MessagePage:
-    """Newest first, or oldest first after `after_id` (catching up)."""
+    """Newest first, oldest first after `after_id` (catching up), or around `around_id` (opening a search hit)."""
     return service.list_chat_messages(request.app.state.engine, chat_id, limit=limit, before_id=before_id,
-                                      after_id=after_id)
+                                      after_id=after_id, around_id=around_id)

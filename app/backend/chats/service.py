@@ -127,10 +127,11 @@ def get_chat(engine: Engine, chat_id: int) -> Chat:
 
 
 def list_chat_messages(
-    engine: Engine, chat_id: int, *, limit: int = 50, before_id: int | None = None, after_id: int | None = None
+    engine: Engine, chat_id: int, *, limit: int = 50, before_id: int | None = None, after_id: int | None = None,
+    around_id: int | None = None,
 ) -> MessagePage:
-    """A page of the chat's messages: newest first, or oldest first after `after_id`."""
+    """A page of the chat's messages: newest first, oldest first after `after_id`, or around `around_id`."""
     with session_scope(engine) as conn:
         require_chat(conn, chat_id)
         return messages.page_chat_messages(conn, chat_id=chat_id, limit=limit, before_id=before_id,
-                                           after_id=after_id)
+                                           after_id=after_id, around_id=around_id)

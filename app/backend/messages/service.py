@@ -115,11 +115,15 @@ def _anchor(conn: Connection, message_id: int, *, name: str, chat_id: int | None
 
 
 def page_chat_messages(
-    conn: Connection, *, chat_id: int, limit: int, before_id: int | None = None, after_id: int | None = None
+    conn: Connection, *, chat_id: int, limit: int, before_id: int | None = None, after_id: int | None = None,
+    around_id: int | None = None,
 ) -> MessagePage:
-    """Newest first (older than `before_id` when given), or oldest first after `after_id` (catching up)."""
-    if before_id is not None and after_id is not None:
-        raise InvalidMessageCursor("Give before_id or after_id, not both.")
+    """Newest first (older than `before_id` when given), or oldest first after `after_id` (catching up), or
+    newest first around `around_id` (a search hit opened in its chat)."""
+    if sum(cursor is not None for cursor in (before_id, after_id, around_id)) > 1:
+        raise InvalidMessageCursor("Give one of before_id, after_id and around_id.")
+    if around_id is not None:
+        return _page_around(conn, chat_id=chat_id, limit=limit, around_id=around_id)
     if after_id is not None:
         after = _anchor(conn, after_id, name="after_id", chat_id=chat_id)
         rows = repo.list_chat_messages_after(conn, chat_id=chat_id, after=after, limit=limit + 1)
@@ -133,6 +137,22 @@ def page_chat_messages(
     rows = rows[:limit]
     return MessagePage(messages=[to_message(r) for r in rows],
                        next_before_id=rows[-1]["id"] if more else None, next_after_id=None)
+
+
+def _page_around(conn: Connection, *, chat_id: int, limit: int, around_id: int) -> MessagePage:
+    """The message, up to half of `limit` newer ones and the rest older, newest first; both cursors set
+    where more messages lie beyond (before_id continues older, after_id newer)."""
+    anchor = _anchor(conn, around_id, name="around_id", chat_id=chat_id)
+    newer_wanted = (limit - 1) // 2
+    newer = repo.list_chat_messages_after(conn, chat_id=chat_id, after=anchor, limit=newer_wanted + 1)
+    older_wanted = limit - 1 - min(len(newer), newer_wanted)  # room newer ones leave goes to older ones
+    older = repo.list_chat_messages_before(conn, chat_id=chat_id, before=anchor, limit=older_wanted + 1)
+    more_newer, more_older = len(newer) > newer_wanted, len(older) > older_wanted
+    newer, older = newer[:newer_wanted], older[:older_wanted]
+    rows = [*reversed(newer), repo.get(conn, message_id=around_id), *older]
+    return MessagePage(messages=[to_message(r) for r in rows],
+                       next_before_id=older[-1]["id"] if more_older and older else None,
+                       next_after_id=newer[-1]["id"] if more_newer and newer else None)
 
 
 def page_conversation_messages(

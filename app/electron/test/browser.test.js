@@ -260,6 +260,50 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
     await shot('07-search-opened');
   });
 
+  it('opens a hit far back in a long chat at the message, and fills the gap up to the newest ones', async () => {
+    const api = async (route) => {
+      const response = await fetch(`${ready.url}${route}`, { headers: { Authorization: `Bearer ${ready.token}` } });
+      assert.equal(response.status, 200, `${route}: ${response.status}`);
+      return response.json();
+    };
+    const { chats } = await api('/api/chats?limit=200');
+    const busiest = chats.reduce((a, b) => (b.message_count > a.message_count ? b : a));
+    assert.ok(busiest.message_count > 300, `the busiest demo chat has ${busiest.message_count} messages`);
+    let listed = await api(`/api/chats/${busiest.id}/messages?limit=500`);
+    const newest = listed.messages[0];
+    while (listed.next_before_id !== null) {
+      listed = await api(`/api/chats/${busiest.id}/messages?limit=500&before_id=${listed.next_before_id}`);
+    }
+    const oldest = listed.messages[listed.messages.length - 1];
+    const far = uniqueWord('quokkaledger');
+    const old = await writer.send({ op: 'message', chat_id: busiest.id, text: `the ${far} from the early days`,
+      at: oldest.sent_at / 1000 + 1 });
+    const deadline = Date.now() + 5000; // mirrored (and indexed) before the page looks for it
+    while (!(await api(`/api/search?q=${far}`)).results.length) {
+      assert.ok(Date.now() < deadline, 'the backdated message never became searchable');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const search = page.getByRole('searchbox', { name: 'Search messages' });
+    await search.fill(far);
+    await search.press('Enter');
+    const hit = page.getByRole('list', { name: 'Search results' }).locator(`li.search-hit[data-chat-id="${busiest.id}"]`);
+    await hit.first().waitFor({ timeout: 10000 });
+    await hit.first().click();
+    const row = page.locator(`#messages li.msg.highlight[data-guid="${old.guid}"]`);
+    await row.waitFor();
+    assert.ok(await row.isVisible());
+    const gap = page.getByRole('separator', { name: 'newer messages not loaded' });
+    assert.equal(await gap.count(), 1, 'the jump leaves a gap between the hit and the newest messages');
+    assert.equal(await page.locator(`#messages li[data-message-id="${newest.id}"]`).count(), 1,
+      'the newest messages stay loaded');
+    await shot('07b-far-back-hit');
+    await gap.getByRole('button').click();
+    await page.waitForFunction(() => !document.querySelector('#messages li.gap'));
+    const shown = await page.locator('#messages li.msg').count();
+    assert.ok(shown > 250, `after filling the gap ${shown} messages are shown`);
+  });
+
   it('streams an answer from Eve, token by token, with citations', async () => {
     await page.getByRole('tab', { name: 'Eve' }).click();
     await page.getByRole('button', { name: 'New Eve thread' }).click();

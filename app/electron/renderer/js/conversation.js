@@ -7,7 +7,9 @@ import { messageNode, senderName } from './message-view.js';
 import { LiveStream } from './sse.js';
 
 const OLDER_PAGE = 100;
-const HUNT_PAGE = 500; // when looking for a search hit further back
+const HUNT_PAGE = 200; // one older page tried before jumping to a search hit further back
+const AROUND_PAGE = 100; // messages loaded around a hit the jump lands on
+const GAP_PAGE = 500;
 const NEAR_BOTTOM_PX = 120;
 
 export class ConversationView {
@@ -29,6 +31,7 @@ export class ConversationView {
     this.loadingOlder = null;
     this.loaded = false;
     this.pendingFocus = null;
+    this.gap = null; // {afterId, cursor}: newer messages not loaded yet between a jumped-to window and the rest
   }
 
   /** Open a chat; `focusMessageId` scrolls to that message (loading older pages as needed) and highlights it. */
@@ -122,6 +125,10 @@ export class ConversationView {
       if (label) label.hidden = message.is_from_me || sender === lastSender;
       lastSender = sender;
       items.push(node);
+      if (this.gap && this.gap.afterId === message.id) {
+        items.push(this.gapNode());
+        lastSender = null;
+      }
     }
     this.list.replaceChildren(...items);
     this.empty.hidden = items.length > 0;
@@ -166,14 +173,56 @@ export class ConversationView {
     return this.loadingOlder;
   }
 
-  /** Scroll to a message and highlight it, loading older pages until it is there. */
+  gapNode() {
+    const button = h('button', { type: 'button', class: 'gap-load' }, 'Show newer messages');
+    button.addEventListener('click', () => this.fillGap());
+    return h('li', { class: 'gap', role: 'separator', 'aria-label': 'newer messages not loaded' }, button);
+  }
+
+  /** Load the messages between a jumped-to window and the newer ones already shown. */
+  async fillGap() {
+    const chatId = this.chat && this.chat.id;
+    while (this.gap && this.chat && this.chat.id === chatId) {
+      const page = await get(`/api/chats/${chatId}/messages`, { limit: GAP_PAGE, after_id: this.gap.cursor });
+      if (!this.chat || this.chat.id !== chatId || !this.gap) return;
+      let met = false;
+      for (const message of page.messages) {
+        if (this.messages.has(message.id)) met = true;
+        else this.remember(message);
+      }
+      const last = page.messages[page.messages.length - 1];
+      this.gap = met || page.next_after_id === null || !last ? null : { afterId: last.id, cursor: last.id };
+      this.render();
+    }
+  }
+
+  /** The message's neighbourhood, when it is further back than the pages shown: the view then holds the
+   * newest messages, a gap, and this window (older pages continue below it). */
+  async jumpTo(messageId) {
+    const chatId = this.chat.id;
+    const page = await get(`/api/chats/${chatId}/messages`, { limit: AROUND_PAGE, around_id: messageId });
+    if (!this.chat || this.chat.id !== chatId) return;
+    const overlaps = page.messages.some((message) => this.messages.has(message.id));
+    for (const message of page.messages) if (!this.messages.has(message.id)) this.remember(message);
+    for (const message of this.messages.values()) if (message.reply_to_guid) this.nodes.delete(message.id);
+    if (!overlaps && page.next_after_id !== null) this.gap = { afterId: page.messages[0].id, cursor: page.next_after_id };
+    this.olderCursor = page.next_before_id;
+    this.render();
+  }
+
+  /** Scroll to a message and highlight it: one older page is tried, then a jump to its neighbourhood. */
   async focus(messageId) {
     if (!this.loaded) {
       this.pendingFocus = messageId;
       return;
     }
-    while (!this.nodes.has(messageId) && this.olderCursor !== null) {
-      if (!(await this.loadOlder(HUNT_PAGE))) break;
+    if (!this.nodes.has(messageId) && this.olderCursor !== null) await this.loadOlder(HUNT_PAGE);
+    if (!this.nodes.has(messageId)) {
+      try {
+        await this.jumpTo(messageId);
+      } catch {
+        return; // the api module showed the error
+      }
     }
     const node = this.nodes.get(messageId);
     if (!node) return;

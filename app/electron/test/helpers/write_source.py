@@ -4,7 +4,8 @@ start, and the test can time the path from the write to the page.
 
 Run with the project's venv and CHATSTATS_DATA_DIR pointing at the data dir of a `chatstats up --demo`:
 
-    {"op": "message", "chat_id": 3, "text": "..."}    -> {"ok": true, "guid": "..."}
+    {"op": "message", "chat_id": 3, "text": "...", "at": 1700000000.0}  -> {"ok": true, "guid": "..."}
+                                   ("at", unix seconds, optional: a message dated in the past)
     {"op": "edit", "guid": "...", "text": "..."}      -> {"ok": true}
     {"op": "tapback", "guid": "...", "kind": 2001}    -> {"ok": true, "guid": "<the tapback's guid>"}
     {"op": "unsend", "guid": "..."}                   -> {"ok": true}
@@ -43,7 +44,8 @@ def run(writer: LiveSourceWriter, central_db: Path, command: dict[str, Any]) -> 
     op = command["op"]
     if op == "message":
         guid = writer.write_message(chat_guid=source_chat_guid(central_db, int(command["chat_id"])),
-                                    text=command["text"], from_me=command.get("from_me", False))
+                                    text=command["text"], from_me=command.get("from_me", False),
+                                    at=command.get("at"))
         return {"ok": True, "guid": guid}
     if op == "edit":
         writer.edit_message(command["guid"], command["text"])
