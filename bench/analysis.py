@@ -12,7 +12,11 @@
 (b) `persist_result`: the single writer's stage two for N prepared payloads (jobs of demo conversations,
     fake-model data), results/s. Target >= 1000/s.
 
-Each figure is the median of `--runs` runs (the list of runs is reported too).
+Each figure is the median of `--runs` runs (the list of runs is reported too). With the rates come the CPU
+seconds each call cost the measured process (`cpu_ms_per_call`: the gateway child, or the Celery worker) and
+the fake provider (`provider_cpu_ms_per_call`): a Python process runs on one core at a time (the GIL, or
+gevent's one thread), so 1000 / cpu_ms_per_call is the most it can do (`one_core_calls_per_s`), whatever
+the latency and the number in flight; on a shared machine it gets less than a whole core.
 
     .venv/bin/python bench/analysis.py [--runs 3] [--calls 1000] [--in-flight 100] [--latency 0.3]
         [--persist 500] [--only gateway_greenlets,persist]
@@ -70,9 +74,20 @@ class FakeProvider:
                                         env={**os.environ, "PYTHONPATH": str(ROOT)})
         self.url = self.process.stdout.readline().strip()
 
+    def cpu_s(self) -> float:
+        """CPU seconds the fake provider has used so far (its own work per call, on the same cores)."""
+        return _cpu_s(self.process.pid)
+
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(10)
+
+
+def _cpu_s(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 # ---- (a) the gateway alone, in a child process -----------------------------------------------------------
@@ -110,28 +125,37 @@ def gateway_child(mode: str, calls: int, in_flight: int) -> None:
         return time.perf_counter() - started
 
     run(range(-in_flight, 0))  # warm-up: LiteLLM's first call, connections
+    cpu = time.process_time()  # every thread of this process
     elapsed = run(range(calls))
-    print(json.dumps({"calls_per_s": calls / elapsed}))
+    print(json.dumps({"calls_per_s": calls / elapsed, "cpu_ms_per_call": (time.process_time() - cpu) * 1000 / calls}))
 
 
 def measure_gateway(mode: str, args: argparse.Namespace, provider: FakeProvider) -> dict[str, Any]:
-    rates = []
+    rates, cpu, provider_cpu = [], [], []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
+            provider_before = provider.cpu_s()
             out = subprocess.run([PYTHON, __file__, "--child", mode, "--calls", str(args.calls),
                                   "--in-flight", str(args.in_flight)], cwd=tmp, capture_output=True, text=True,
                                  env=env_for(Path(tmp) / "data", provider.url, args.in_flight), check=False)
             if out.returncode != 0:
                 raise RuntimeError(f"gateway child failed:\n{out.stderr[-3000:]}")
-            rates.append(json.loads(out.stdout.strip().splitlines()[-1])["calls_per_s"])
-    return _rate_summary(rates, args)
+            child = json.loads(out.stdout.strip().splitlines()[-1])
+            rates.append(child["calls_per_s"])
+            cpu.append(child["cpu_ms_per_call"])
+            provider_cpu.append((provider.cpu_s() - provider_before) * 1000 / (args.calls + args.in_flight))
+    return _rate_summary(rates, args, cpu, provider_cpu)
 
 
-def _rate_summary(rates: list[float], args: argparse.Namespace) -> dict[str, Any]:
+def _rate_summary(rates: list[float], args: argparse.Namespace, cpu: list[float],
+                  provider_cpu: list[float]) -> dict[str, Any]:
     bound = args.in_flight / args.latency
     median = statistics.median(rates)
+    cpu_ms = statistics.median(cpu)
     return {"calls_per_s": round(median, 1), "bound_calls_per_s": round(bound, 1),
-            "ratio": round(median / bound, 3), "runs": [round(r, 1) for r in rates]}
+            "ratio": round(median / bound, 3), "runs": [round(r, 1) for r in rates],
+            "cpu_ms_per_call": round(cpu_ms, 2), "one_core_calls_per_s": round(1000 / cpu_ms, 1),
+            "provider_cpu_ms_per_call": round(statistics.median(provider_cpu), 2)}
 
 
 # ---- (a) the Celery path ------------------------------------------------------------------------------------
@@ -168,7 +192,7 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider) -> dict[str
 
     from backend.worker.redis_server import start_redis
 
-    rates = []
+    rates, cpu, provider_cpu = [], [], []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         data = imported_data_dir(tmp)
@@ -211,7 +235,10 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider) -> dict[str
             run(jobs[:args.in_flight])  # warm-up: the worker imports LiteLLM on its first call
             for i in range(args.runs):
                 batch = jobs[args.in_flight + i * per_run: args.in_flight + (i + 1) * per_run]
+                worker_before, provider_before = _cpu_s(worker.pid), provider.cpu_s()
                 rates.append(len(batch) / run(batch))
+                cpu.append((_cpu_s(worker.pid) - worker_before) * 1000 / len(batch))
+                provider_cpu.append((provider.cpu_s() - provider_before) * 1000 / len(batch))
         finally:
             worker.terminate()
             worker.wait(20)
@@ -219,7 +246,7 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider) -> dict[str
             app.close()
             redis.stop()
             db.close()
-    return {**_rate_summary(rates, args), "calls_per_run": per_run}
+    return {**_rate_summary(rates, args, cpu, provider_cpu), "calls_per_run": per_run}
 
 
 # ---- (b) persist_result --------------------------------------------------------------------------------------
@@ -246,12 +273,11 @@ def persist_child(count: int, runs: int) -> None:
     from backend.db.engine import get_engine
     from backend.db.session import session_scope
     from backend.eve import load_prompt
-    from tests.analysis_faults.provider import inline_refs
     from tests.fakes.openai_server import example_for
 
     engine = get_engine(get_settings().central_db_path)
     data = Path(get_settings().central_db_path).parent
-    per_pass = {p.name: example_for(inline_refs(load_prompt(p.prompt_id).result_schema))
+    per_pass = {p.name: example_for(load_prompt(p.prompt_id).result_schema)
                 for p in (passes.BASIC, passes.COMMITMENTS)}
     jobs = create_jobs(data, passes=list(per_pass), revisions=range(1, 2))
     assert len(jobs) >= runs * count, f"only {len(jobs)} jobs for {runs} x {count} results"

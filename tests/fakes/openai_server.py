@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 import threading
 import time
+import urllib.parse
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,34 +55,124 @@ class FaultMix:
         return "ok"
 
 
-def example_for(schema: dict[str, Any], name: str = "value") -> Any:
-    """A deterministic instance of a (simple) JSON Schema: every property, minItems items, enum[0]..."""
+def example_for(schema: dict[str, Any], name: str = "value", *, root: dict[str, Any] | None = None,
+                _expanding: tuple[str, ...] = ()) -> Any:
+    """A deterministic instance of a (simple) JSON Schema: every property, minItems items, enum[0]...
+
+    Local references are followed: `$ref` to "#", "#/$defs/...", "#/definitions/..." or any JSON pointer
+    into the schema (`root`, the outermost schema by default). A reference met again while it is being
+    expanded (a recursive schema) gives the smallest instance instead: only required properties, minItems
+    items (so a tree ends), the first non-recursive branch of anyOf/oneOf; a recursion that no finite
+    instance can end raises ValueError.
+    """
+    if root is None:  # the outermost schema is where "#" points: entering it counts as expanding "#"
+        root, _expanding = schema, ("#",)
+    minimal = bool(_expanding) and len(set(_expanding)) < len(_expanding)  # some ref is on the path twice
+
+    def sub(part: dict[str, Any], key: str = name) -> Any:
+        return example_for(part, key, root=root, _expanding=_expanding)
+
+    if isinstance(schema, bool):
+        if not schema:
+            raise ValueError("no instance validates against the schema `false`")
+        return f"example {name}"
+    if isinstance(schema.get("$ref"), str):
+        ref = schema["$ref"]
+        if _expanding.count(ref) >= 2:
+            raise ValueError(f"$ref {ref!r} recurses without an end (no finite instance)")
+        target = resolve_ref(root, ref)
+        siblings = {key: value for key, value in schema.items() if key != "$ref"}
+        merged = {**target, **siblings} if isinstance(target, dict) else target
+        return example_for(merged, name, root=root, _expanding=(*_expanding, ref))
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
-    for combinator in ("anyOf", "oneOf", "allOf"):
+    if schema.get("allOf"):
+        rest = {key: value for key, value in schema.items() if key != "allOf"}
+        return sub(_merge_all([rest, *(_deref(root, part) for part in schema["allOf"])]))
+    for combinator in ("anyOf", "oneOf"):
         if schema.get(combinator):
-            return example_for(schema[combinator][0], name)
+            branches = schema[combinator]
+            if minimal:  # prefer a branch that ends the recursion: null, then one without a $ref at its top
+                branches = sorted(branches, key=_recursion_risk)
+            failure: ValueError | None = None
+            for branch in branches:
+                try:
+                    return sub(branch)
+                except ValueError as exc:  # a branch that recurses for ever: try the next one
+                    failure = failure or exc
+            raise failure  # type: ignore[misc]
     kind = schema.get("type", "object" if "properties" in schema else "string")
     if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
+        kind = "null" if minimal and "null" in kind else next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = schema.get("properties", {})
-        return {key: example_for(sub, key) for key, sub in props.items()}
+        required = set(schema.get("required", ()))
+        return {key: sub(part, key) for key, part in props.items() if not minimal or key in required}
     if kind == "array":
-        count = max(1, int(schema.get("minItems", 1)))
-        return [example_for(schema.get("items", {"type": "string"}), name) for _ in range(count)]
-    if kind == "integer":
-        return int(schema.get("minimum", 1))
-    if kind == "number":
-        return float(schema.get("minimum", 0.5))
+        least = int(schema.get("minItems", 0))
+        count = least if minimal else max(1, least)
+        return [sub(schema.get("items", {"type": "string"})) for _ in range(count)]
+    if kind in ("integer", "number"):
+        if "minimum" in schema:
+            value = schema["minimum"]
+        elif "exclusiveMinimum" in schema:
+            value = schema["exclusiveMinimum"] + (1 if kind == "integer" else 0.5)
+        else:
+            value = min(1 if kind == "integer" else 0.5, schema.get("maximum", 1))
+        return math.ceil(value) if kind == "integer" else float(value)
     if kind == "boolean":
         return True
     if kind == "null":
         return None
-    text = f"example {name}"
-    return text.ljust(int(schema.get("minLength", 0)), "x")
+    least = int(schema.get("minLength", 0))
+    text = f"example {name}".ljust(least, "x")
+    return text[:max(least, int(schema["maxLength"]))] if "maxLength" in schema else text
+
+
+def resolve_ref(root: dict[str, Any], ref: str) -> Any:
+    """The part of `root` a local $ref points at ("#", "#/$defs/x", "#/definitions/x", "#/properties/a/items")."""
+    if not ref.startswith("#"):
+        raise ValueError(f"only local $ref are supported, not {ref!r}")
+    target: Any = root
+    pointer = urllib.parse.unquote(ref[1:])
+    for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]] if pointer else []:
+        try:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"$ref {ref!r} points at nothing in the schema") from exc
+    return target
+
+
+def _deref(root: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+        schema = {**resolve_ref(root, schema["$ref"]), **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _merge_all(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """allOf as one schema: properties and required united, other keywords from the later part."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key == "properties":
+                merged["properties"] = {**merged.get("properties", {}), **value}
+            elif key == "required":
+                merged["required"] = [*merged.get("required", []), *[r for r in value
+                                                                     if r not in merged.get("required", [])]]
+            else:
+                merged[key] = value
+    return merged
+
+
+def _recursion_risk(schema: Any) -> int:
+    """0: a null branch (ends any recursion), 1: no $ref at its top, 2: a $ref."""
+    if not isinstance(schema, dict):
+        return 1
+    if schema.get("type") == "null" or ("const" in schema and schema["const"] is None):
+        return 0
+    return 2 if "$ref" in schema else 1
 
 
 def schema_in(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -136,7 +228,7 @@ class FakeOpenAI:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server = _Server(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -202,9 +294,15 @@ class FakeOpenAI:
             self.in_flight -= 1
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the listen backlog: socketserver's 5 resets connections when 100 clients connect at once
+
+
 def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"  # one request per connection: no keep-alive state to reason about
+        # Keep-alive, as real providers: a client reuses its connections (a new TCP connection per request would
+        # cost the client more CPU than the request itself). Streams and hangs close theirs.
+        protocol_version = "HTTP/1.1"
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
             pass
@@ -232,6 +330,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if fake.latency_s:
                 fake._stopping.wait(fake.latency_s)
             if outcome == "hang":
+                self.close_connection = True
                 fake._stopping.wait(fake.hang_s)
                 return
             if outcome == "429":
@@ -269,9 +368,11 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
         def _stream(self, body: dict[str, Any], content: str) -> None:
+            self.close_connection = True  # the end of the stream is the end of the connection (no length)
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
             self.end_headers()
             completion_id = _completion_id(body)
             base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),

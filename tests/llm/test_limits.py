@@ -53,6 +53,25 @@ def test_token_bucket_allows_a_burst_then_paces(store):
     assert 400 <= store.take_token("openai", limit) <= 600  # ms until the next token
 
 
+def test_slot_and_token_in_one_step_and_release_after_success_raises_the_limits(store):
+    limit = ProviderLimit(max_concurrency=2, requests_per_minute=60)  # 1/s, a burst of 6
+
+    assert store.acquire_and_take("openai", "a", 60_000, limit) == 0  # a slot and a token
+    assert store.acquire_and_take("openai", "b", 60_000, limit) == 0
+    assert store.acquire_and_take("openai", "c", 60_000, limit) is None  # no free slot: no token taken either
+    assert store.state("openai", limit).in_use == 2
+    for _ in range(4):
+        store.take_token("openai", limit)
+    store.release_after("openai", "a", limit, succeeded=False)
+    assert 900 <= store.acquire_and_take("openai", "c", 60_000, limit) <= 1000  # the slot held, the token due in 1 s
+
+    store.on_rate_limited("openai", limit)
+    assert store.state("openai", limit).concurrency == 1
+    store.release_after("openai", "b", limit, succeeded=True)
+    state = store.state("openai", limit)
+    assert (state.in_use, state.concurrency) == (1, 2)  # released, and raised by 1/concurrency
+
+
 def test_429_halves_the_limits_once_per_burst_and_successes_raise_them_slowly(store):
     limit = ProviderLimit(max_concurrency=8, requests_per_minute=600)
 

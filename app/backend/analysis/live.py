@@ -1,8 +1,9 @@
 """Live passes (`basic_live`, `commitments_live`): they follow new messages of a conversation.
 
 - Debounced: a new message sets `chatstats:live:<conversation_id>` (SET NX) and, when the key was not
-  there yet, schedules one run per enabled live pass `DEBOUNCE_S` later; the run deletes the key first, so
-  messages that arrive meanwhile schedule the next run.
+  there yet, schedules one run per enabled live pass `DEBOUNCE_S` later (the app setting
+  `analysis.live.debounce_s` overrides it); the run deletes the key first, so messages that arrive
+  meanwhile schedule the next run.
 - Incremental: a run sends the model only the messages after the last one analysed, with the previous
   result (`live_pass_state`), never the whole conversation again.
 - Two stages like the batch passes: `call_live_pass` (reads, renders, asks the model; no writes of ours)
@@ -29,6 +30,7 @@ from backend.eve import load_prompt
 from backend.settings import repo as settings_repo
 
 DEBOUNCE_S = 10.0
+DEBOUNCE_SETTING = "analysis.live.debounce_s"  # app setting (seconds); missing: DEBOUNCE_S
 KEY_TTL_S = 120  # a key whose run never came (a lost message) stops blocking after this long
 KEY_PREFIX = "chatstats:live:"
 
@@ -48,6 +50,12 @@ def enabled_live_passes(conn: Connection) -> list[AnalysisPass]:
     return [p for p in LIVE_PASSES if settings_repo.get(conn, key=p.setting_key) is not False]
 
 
+def debounce_s(conn: Connection) -> float:
+    """Seconds between a conversation's first new message and its live run (`analysis.live.debounce_s`)."""
+    value = settings_repo.get(conn, key=DEBOUNCE_SETTING)
+    return DEBOUNCE_S if value is None else max(0.0, float(value))
+
+
 def debounce_key(conversation_id: int) -> str:
     return f"{KEY_PREFIX}{conversation_id}"
 
@@ -56,16 +64,19 @@ Send = Callable[[int, str, float], None]  # (conversation_id, pass name, countdo
 
 
 def schedule_live_passes(engine: Engine, redis: Any, send: Send, *, message_id: int,
-                         conversation_id: int | None = None, debounce_s: float = DEBOUNCE_S) -> list[str]:
-    """On a new message: the live passes scheduled now (none while a run of this conversation is pending)."""
+                         conversation_id: int | None = None, countdown_s: float | None = None) -> list[str]:
+    """On a new message: the live passes scheduled now (none while a run of this conversation is pending),
+    `countdown_s` from now (default: the debounce setting)."""
     with session_scope(engine) as conn:
         if conversation_id is None:
             conversation_id = message_conversation_id(conn, message_id=message_id)
         enabled = enabled_live_passes(conn) if conversation_id is not None else []
+        if countdown_s is None:
+            countdown_s = debounce_s(conn)
     if not enabled or not redis.set(debounce_key(conversation_id), message_id, nx=True, ex=KEY_TTL_S):
         return []
     for analysis_pass in enabled:
-        send(conversation_id, analysis_pass.name, debounce_s)
+        send(conversation_id, analysis_pass.name, countdown_s)
     return [p.name for p in enabled]
 
 

@@ -8,7 +8,9 @@
 Every provider request passes the per-provider limits (`limits.py`), is retried on transient failures
 (429, 5xx, timeouts, connection errors) with exponential backoff and jitter, honouring Retry-After, and
 is logged in `llm_calls` (one row per request and per cache hit: tokens, cost, latency, error). The
-gateway writes only its own small transactions (`run_write`), never inside a caller's.
+gateway writes only its own small transactions (`run_write`), never inside a caller's. LiteLLM's own success
+logging is skipped while no LiteLLM callback is configured (the gateway's log is the audit trail), and a
+model LiteLLM has no price for is registered at zero cost once (`providers.ensure_priced`).
 Errors: `LLMTransientError` (try again later) and `LLMPermanentError` (it will not work as sent).
 """
 
@@ -22,7 +24,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -37,7 +39,14 @@ from backend.db.session import run_write
 from backend.llm import cache, repo
 from backend.llm.errors import LLMInvalidOutput, LLMPermanentError, LLMTransientError
 from backend.llm.limits import get_limiter
-from backend.llm.providers import ensure_provider, litellm, provider_of, registered_providers, supports_json_mode
+from backend.llm.providers import (
+    ensure_priced, ensure_provider, litellm, provider_of, registered_providers, supports_json_mode,
+)
+
+try:  # LiteLLM's flag for calls it makes itself: it submits no success handler for them
+    from litellm._internal_context import is_internal_call as _internal_call
+except ImportError:  # pragma: no cover - another LiteLLM version: its success handler runs
+    _internal_call = None
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,6 +99,7 @@ class _Call:
     purpose: str
     request_hash: str | None
     engine: Engine | None
+    mode: str = "chat"  # or "embedding" (LiteLLM's kind of model)
 
     def log(self, status: str, *, latency_ms: int = 0, tokens_in: int = 0, tokens_out: int = 0,
             cost_usd: float = 0.0, error: str | None = None, completion_id: str | None = None) -> None:
@@ -213,7 +223,7 @@ def embed(
     engine: Engine | None = None, batch_size: int = EMBED_BATCH,
 ) -> list[list[float]]:
     """One vector per text, in order (requests of at most `batch_size` texts)."""
-    call = _Call(model, provider_of(model), None, None, purpose, None, engine)
+    call = _Call(model, provider_of(model), None, None, purpose, None, engine, mode="embedding")
     ensure_provider(model)
     settings = get_settings()
     kwargs: dict[str, Any] = {"model": model, "timeout": timeout_s}
@@ -281,13 +291,15 @@ def _request(call: _Call, fn: Callable[[], T], *, timeout_s: float, retry: Retry
     """`fn()` within the provider's limits, retried on transient errors. Returns (result, latency_ms), or
     (result, latency_ms, slot) with `keep_slot` (the caller releases the slot)."""
     ensure_provider(call.model)
+    ensure_priced(call.model, call.mode)
     limiter = get_limiter()
     for attempt in range(1, retry.max_attempts + 1):
         stack = ExitStack()
         lease = stack.enter_context(limiter.slot(call.provider, lease_s=timeout_s + LEASE_MARGIN_S))
         started = time.monotonic()
         try:
-            result = fn()
+            with _without_litellm_success_logging():
+                result = fn()
         except Exception as exc:
             stack.close()
             latency_ms = int((time.monotonic() - started) * 1000)
@@ -309,12 +321,27 @@ def _request(call: _Call, fn: Callable[[], T], *, timeout_s: float, retry: Retry
             time.sleep(delay)
             continue
         latency_ms = int((time.monotonic() - started) * 1000)
-        limiter.succeeded(call.provider)
+        lease.mark_succeeded()  # the slot's release raises the limits too
         if keep_slot:
             return result, latency_ms, _Slot(stack, lease)
         stack.close()
         return result, latency_ms
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _without_litellm_success_logging() -> Iterator[None]:
+    """No LiteLLM success handler for this call when no LiteLLM callback is configured: the gateway logs every call
+    in llm_calls itself, and the handler (submitted to a thread pool, building a logging payload and pricing the
+    reply again) cost ~0.7 ms of CPU per call for nothing. LiteLLM skips it for its internal calls; we say so."""
+    if _internal_call is None or litellm.success_callback or litellm.callbacks or litellm._async_success_callback:
+        yield
+        return
+    token = _internal_call.set(True)
+    try:
+        yield
+    finally:
+        _internal_call.reset(token)
 
 
 def classify(exc: BaseException) -> tuple[bool, int | None]:
@@ -424,8 +451,8 @@ def _usage(response: Any) -> tuple[int, int, float]:
 
 def _cost(response: Any, call_type: str) -> float:
     hidden = getattr(response, "_hidden_params", None) or {}
-    if isinstance(hidden.get("response_cost"), (int, float)):
-        return float(hidden["response_cost"])
+    if "response_cost" in hidden:  # LiteLLM priced the reply already (None: it has no price for the model)
+        return float(hidden["response_cost"] or 0.0)
     try:
         return float(litellm.completion_cost(completion_response=response, call_type=call_type) or 0.0)
     except Exception:  # noqa: BLE001 - models without a known price cost 0 in the log

@@ -10,6 +10,9 @@ own clock); otherwise, or while Redis cannot be reached, they hold within this p
   `DECREASE_HOLDOFF_S`, so one burst of 429s counts once); each success adds `1 / concurrency` slots and
   `RPM_INCREASE_FRACTION` of the configured rate, up to the configured maxima.
 
+A call costs two round trips to Redis: one script takes a slot and a rate token, another releases the slot
+(and, after a success, raises the limits).
+
 Configured maxima come from settings when present (`llm_max_concurrency`, `llm_requests_per_minute`,
 `llm_provider_limits`), else from the defaults below.
 """
@@ -80,6 +83,9 @@ class LimitState:
 
 class LimitStore(Protocol):
     def try_acquire(self, provider: str, lease_id: str, lease_ms: int, limit: ProviderLimit) -> bool: ...
+    # A slot and, when one is free, a rate token in one step: None (no slot), else ms to wait for the token.
+    def acquire_and_take(self, provider: str, lease_id: str, lease_ms: int, limit: ProviderLimit) -> int | None: ...
+    def release_after(self, provider: str, lease_id: str, limit: ProviderLimit, *, succeeded: bool) -> None: ...
     def refresh(self, provider: str, lease_id: str, lease_ms: int) -> None: ...
     def release(self, provider: str, lease_id: str) -> None: ...
     def take_token(self, provider: str, limit: ProviderLimit) -> int: ...  # ms to wait; 0 = taken
@@ -115,10 +121,10 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
 return 1
 """
 # KEYS: state. ARGV: max_conc, max_rpm, burst_s. Returns ms to wait (0 = token taken).
-_TAKE = _LUA_NOW + _LUA_STATE + """
+_LUA_TAKE = """
 if tonumber(ARGV[2]) <= 0 then return 0 end
 local rate = rpm / 60000.0
-local cap = math.max(1, rpm * tonumber(ARGV[3]) / 60.0)
+local cap = math.max(1, rpm * tonumber(ARGV[BURST]) / 60.0)
 local tk = redis.call('HGET', KEYS[1], 'tokens') local tokens = tk and tonumber(tk) or cap
 local ts = redis.call('HGET', KEYS[1], 'ts') local last = ts and tonumber(ts) or now
 tokens = math.min(cap, tokens + math.max(0, now - last) * rate)
@@ -127,6 +133,15 @@ if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rat
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 return wait
 """
+_TAKE = _LUA_NOW + _LUA_STATE + _LUA_TAKE.replace("ARGV[BURST]", "ARGV[3]")
+# One round trip per call to take a slot and a token. KEYS: state, sem. ARGV: max_conc, max_rpm, lease_id,
+# lease_ms, burst_s. Returns -1 (no free slot), else ms to wait for a rate token (0 = taken), the slot held.
+_ACQUIRE_TAKE = _LUA_NOW + _LUA_STATE + """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= math.floor(conc) then return -1 end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) * 2)
+""" + _LUA_TAKE.replace("ARGV[BURST]", "ARGV[5]")
 # KEYS: state. ARGV: max_conc, max_rpm, factor, holdoff_ms
 _DECREASE = _LUA_NOW + _LUA_STATE + """
 local d = redis.call('HGET', KEYS[1], 'decreased_at')
@@ -137,12 +152,16 @@ redis.call('HSET', KEYS[1], 'conc', tostring(conc), 'rpm', tostring(rpm), 'decre
 return 1
 """
 # KEYS: state. ARGV: max_conc, max_rpm, rpm_fraction
-_INCREASE = _LUA_STATE + """
+_LUA_INCREASE = """
 conc = math.min(tonumber(ARGV[1]), conc + 1.0 / conc)
 rpm = math.min(tonumber(ARGV[2]), rpm + tonumber(ARGV[2]) * tonumber(ARGV[3]))
 redis.call('HSET', KEYS[1], 'conc', tostring(conc), 'rpm', tostring(rpm))
 return 1
 """
+_INCREASE = _LUA_STATE + _LUA_INCREASE
+# Release a slot after a success and raise the limits, in one round trip. KEYS: state, sem.
+# ARGV: max_conc, max_rpm, rpm_fraction, lease_id
+_RELEASE_SUCCEEDED = _LUA_STATE + "redis.call('ZREM', KEYS[2], ARGV[4])\n" + _LUA_INCREASE
 
 
 class RedisLimitStore:
@@ -155,6 +174,8 @@ class RedisLimitStore:
         self._take = client.register_script(_TAKE)
         self._decrease = client.register_script(_DECREASE)
         self._increase = client.register_script(_INCREASE)
+        self._acquire_take = client.register_script(_ACQUIRE_TAKE)
+        self._release_succeeded = client.register_script(_RELEASE_SUCCEEDED)
 
     @staticmethod
     def _keys(provider: str) -> tuple[str, str]:
@@ -163,6 +184,18 @@ class RedisLimitStore:
     def try_acquire(self, provider: str, lease_id: str, lease_ms: int, limit: ProviderLimit) -> bool:
         return bool(self._acquire(keys=self._keys(provider),
                                   args=[limit.max_concurrency, limit.requests_per_minute, lease_id, lease_ms]))
+
+    def acquire_and_take(self, provider: str, lease_id: str, lease_ms: int, limit: ProviderLimit) -> int | None:
+        wait = int(self._acquire_take(keys=self._keys(provider), args=[
+            limit.max_concurrency, limit.requests_per_minute, lease_id, lease_ms, BURST_S]))
+        return None if wait < 0 else wait
+
+    def release_after(self, provider: str, lease_id: str, limit: ProviderLimit, *, succeeded: bool) -> None:
+        if not succeeded:
+            self.release(provider, lease_id)
+            return
+        self._release_succeeded(keys=self._keys(provider), args=[
+            limit.max_concurrency, limit.requests_per_minute, RPM_INCREASE_FRACTION, lease_id])
 
     def refresh(self, provider: str, lease_id: str, lease_ms: int) -> None:
         self._refresh(keys=[self._keys(provider)[1]], args=[lease_id, lease_ms])
@@ -231,6 +264,16 @@ class LocalLimitStore:
                 return True
             return False
 
+    def acquire_and_take(self, provider: str, lease_id: str, lease_ms: int, limit: ProviderLimit) -> int | None:
+        if not self.try_acquire(provider, lease_id, lease_ms, limit):
+            return None
+        return self.take_token(provider, limit)
+
+    def release_after(self, provider: str, lease_id: str, limit: ProviderLimit, *, succeeded: bool) -> None:
+        self.release(provider, lease_id)
+        if succeeded:
+            self.on_success(provider, limit)
+
     def refresh(self, provider: str, lease_id: str, lease_ms: int) -> None:
         with self._lock:
             leases = self._providers.get(provider, _LocalProvider()).leases or {}
@@ -292,6 +335,11 @@ class Lease:
         self.limiter, self.store, self.provider, self.lease_id, self.lease_ms = (
             limiter, store, provider, lease_id, lease_ms)
         self._refreshed = time.monotonic()
+        self.succeeded = False
+
+    def mark_succeeded(self) -> None:
+        """The request went through: releasing the slot also raises the limits (one round trip for both)."""
+        self.succeeded = True
 
     def refresh(self, *, force: bool = False) -> None:
         """Extend the lease (cheap to call often: it talks to the store at most every third of a lease)."""
@@ -333,24 +381,26 @@ class Limiter:
         lease_id = uuid.uuid4().hex
         lease_ms = max(1000, int(lease_s * 1000))
         deadline = time.monotonic() + timeout_s
-        store = self._wait_for_slot(provider, lease_id, lease_ms, limit, deadline)
+        store, token_wait_ms = self._wait_for_slot(provider, lease_id, lease_ms, limit, deadline)
         lease = Lease(self, store, provider, lease_id, lease_ms)
         try:
-            self._wait_for_token(provider, limit, deadline, store)
+            if token_wait_ms > 0:
+                self._wait_for_token(provider, limit, deadline, store, first_wait_ms=token_wait_ms)
             yield lease
         finally:
             try:
-                self._guard(lambda s: s.release(provider, lease_id), store)
+                self._guard(lambda s: s.release_after(provider, lease_id, limit, succeeded=lease.succeeded), store)
             except redis.exceptions.RedisError:
                 log.warning("LLM limits: could not release a lease of %s; it expires by itself", provider)
 
     def _wait_for_slot(self, provider: str, lease_id: str, lease_ms: int, limit: ProviderLimit,
-                       deadline: float) -> LimitStore:
+                       deadline: float) -> tuple[LimitStore, int]:
+        """(store, ms to wait for the rate token) once a slot is held: slot and token come in one round trip."""
         delay = POLL_MIN_S
         while True:
-            acquired, store = self._with_store(lambda s: s.try_acquire(provider, lease_id, lease_ms, limit))
-            if acquired:
-                return store
+            wait_ms, store = self._with_store(lambda s: s.acquire_and_take(provider, lease_id, lease_ms, limit))
+            if wait_ms is not None:
+                return store, wait_ms
             if time.monotonic() + delay > deadline:
                 raise LLMTransientError(
                     f"No free slot for {provider} within the wait limit; the provider is busy, try again later.",
@@ -358,13 +408,17 @@ class Limiter:
             time.sleep(delay * (0.5 + random.random()))
             delay = min(POLL_MAX_S, delay * 2)
 
-    def _wait_for_token(self, provider: str, limit: ProviderLimit, deadline: float, store: LimitStore) -> None:
-        while (wait_ms := self._guard(lambda s: s.take_token(provider, limit), store)) > 0:
+    def _wait_for_token(self, provider: str, limit: ProviderLimit, deadline: float, store: LimitStore, *,
+                        first_wait_ms: int | None = None) -> None:
+        wait_ms = first_wait_ms if first_wait_ms is not None else self._guard(lambda s: s.take_token(provider, limit),
+                                                                              store)
+        while wait_ms > 0:
             wait_s = wait_ms / 1000
             if time.monotonic() + wait_s > deadline:
                 raise LLMTransientError(f"Request rate limit for {provider} reached; try again later.",
                                         provider=provider, retry_after_s=wait_s)
             time.sleep(wait_s * (1 + random.random() * 0.1))
+            wait_ms = self._guard(lambda s: s.take_token(provider, limit), store)
 
     def rate_limited(self, provider: str) -> None:
         """The provider answered 429: lower its limits (multiplicative decrease)."""
