@@ -91,3 +91,29 @@ def test_a_damaged_file_is_rebuilt(migrated_engine):
     vindex.build_index(migrated_engine, model=MODEL)
     vindex.index_path(MODEL).write_bytes(b"garbage")
     assert vindex.ensure_index(migrated_engine, model=MODEL).count == 6
+
+
+def test_kinds_have_their_own_index_and_version_and_a_search_can_be_limited_to_ids(migrated_engine):
+    rng = np.random.default_rng(6)
+    chunks, notes = _unit(rng, 8), _unit(rng, 3)
+    _store(migrated_engine, chunks)
+    rows = [{"ref_id": 100 + i, "chunk_index": 0, "dims": 4, "content_hash": f"a{i}", "vector": v.tobytes()}
+            for i, v in enumerate(notes)]
+    run_write(lambda conn: repo.replace_units(conn, model=MODEL, kind=repo.ANALYSIS, rows=rows), engine=migrated_engine)
+    built = vindex.build_index(migrated_engine, model=MODEL)
+    analyses = vindex.build_index(migrated_engine, model=MODEL, kind=repo.ANALYSIS)
+    assert (built.count, analyses.count) == (8, 3)
+    assert vindex.index_path(MODEL, repo.ANALYSIS) != vindex.index_path(MODEL)
+    with session_scope(migrated_engine) as conn:
+        assert repo.get_index_version(conn) == 1 and repo.get_index_version(conn, kind=repo.ANALYSIS) == 1
+        analysis_ids = sorted(int(i) for i in repo.list_ids(conn, model=MODEL, kind=repo.ANALYSIS))
+    assert analyses.search(notes[1], 1)[0][0] == analysis_ids[1]
+    reread = vindex.read_index(vindex.index_path(MODEL, repo.ANALYSIS))
+    assert reread.kind == repo.ANALYSIS and reread.count == 3
+
+    ids = _ids(migrated_engine)
+    among = np.array([ids[2], ids[5]])
+    found = built.search(chunks[0], 5, among=among)
+    assert sorted(i for i, _ in found) == sorted(among.tolist())
+    assert built.search(chunks[5], 1, among=among)[0][0] == ids[5]
+    assert built.search(chunks[0], 5, among=np.array([], dtype=np.int64)) == []

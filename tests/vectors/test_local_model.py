@@ -41,3 +41,12 @@ def test_a_model_file_with_another_hash_is_refused(tmp_path):
 
 def test_the_installed_model_has_the_pinned_hash():
     assert local_model.file_sha256(local_model.model_path()) == MODEL_SHA256
+
+
+def test_a_token_budget_splits_batches_without_changing_vectors():
+    embedder = local_model.get_embedder()
+    texts = ["word " * n for n in (3, 200, 40, 1, 90, 250, 12)]
+    whole = embedder.embed(texts)
+    tight, tokens = embedder.embed_counted(texts, max_batch_tokens=300)  # the long texts run one at a time
+    assert np.allclose(whole, tight, atol=1e-4)
+    assert tokens == sum(min(n + 2, local_model.MAX_TOKENS) for n in (3, 200, 40, 1, 90, 250, 12))

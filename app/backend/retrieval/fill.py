@@ -146,7 +146,8 @@ def _fill(conn: Connection, pack: ContextPack, query: Query, budget: int) -> Fil
     for piece in pack.slices:
         items = retrieved[piece.name]
         count, tokens = first[piece.name]
-        action = ("dropped" if piece.name in plan.dropped else "empty" if not items
+        # "empty": nothing was found; a slice that trimming emptied counts as trimmed
+        action = ("dropped" if piece.name in plan.dropped else "empty" if not items and not count
                   else "trimmed" if len(items) < count or _tokens(items) < tokens else "included")
         ids = tuple(sid for item in items for sid in item.source_ids)
         ledger.entries.append(LedgerEntry(piece.name, piece.retriever, action, count, tokens, len(items),

@@ -18,7 +18,6 @@ _MESSAGE = """
     LEFT JOIN contacts c ON c.id = m.sender_contact_id
 """
 _LIVE_TEXT = "m.deleted_at IS NULL AND m.text IS NOT NULL AND trim(m.text) != ''"
-_IN_CHATS = "(:chat_ids IS NULL OR m.chat_id IN (SELECT value FROM json_each(:chat_ids)))"
 
 
 def _ids(values: list[int] | None) -> str | None:
@@ -42,19 +41,6 @@ def list_chat_ids_of_contacts(conn: Connection, *, contact_ids: list[int]) -> li
         WHERE contact_id IN (SELECT value FROM json_each(:contact_ids)) ORDER BY chat_id
     """, {"contact_ids": json.dumps(contact_ids)})
     return [row["chat_id"] for row in rows]
-
-
-def search_messages(conn: Connection, *, match: str, chat_ids: list[int] | None, since_ms: int | None,
-                    limit: int) -> list[dict[str, Any]]:
-    """Messages matching an FTS5 query, best bm25 first."""
-    return fetch_all(conn, f"""
-        {_MESSAGE}
-        JOIN messages_fts f ON f.rowid = m.id
-        WHERE messages_fts MATCH :match AND {_LIVE_TEXT} AND {_IN_CHATS}
-          AND (:since IS NULL OR m.sent_at >= :since)
-        ORDER BY bm25(messages_fts), m.sent_at DESC
-        LIMIT :limit
-    """, {"match": match, "chat_ids": _ids(chat_ids), "since": since_ms, "limit": limit})
 
 
 def list_messages_around(conn: Connection, *, message_id: int, before: int, after: int) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from backend.retrieval import chat_text, repo
+from backend.search import analyses as analysis_search
 from backend.retrieval.tokens import count_tokens
 
 DAY_MS = 86_400_000
@@ -98,7 +99,8 @@ def user_name(conn: Connection, params: dict[str, Any], query: Query, state: Sta
 
 def chat_text_hits(conn: Connection, params: dict[str, Any], query: Query, state: State) -> list[Item]:
     rows = chat_text.search(conn, question=query.question, chat_ids=query.chat_ids,
-                            limit=int(params.get("limit", 12)), since_ms=_since(query, params))
+                            limit=int(params.get("limit", 12)), since_ms=_since(query, params),
+                            mode=params.get("mode", "hybrid"))
     for row in rows:
         state.hit_message_ids.append(row["message_id"])
         if row["conversation_id"] is not None and row["conversation_id"] not in state.hit_conversation_ids:
@@ -159,21 +161,42 @@ def conversations(conn: Connection, params: dict[str, Any], query: Query, state:
 
 
 def analyses(conn: Connection, params: dict[str, Any], query: Query, state: State) -> list[Item]:
+    """What the analyses found (topics, emotions, entities, commitments) per conversation.
+
+    With a question and no conversation of its own, conversations come in order of how close their analyses
+    (summary, topics, entities: embedded when persisted) are to the question; else the conversation of the
+    query, or those of the chat text hits, newest first.
+    """
     kinds = params.get("kind", ["topics", "emotions", "entities"])
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     limit = int(params.get("limit", 6))
-    scope = _conversation_scope(query, state)
+    ranked = _nearest_conversations(conn, params, query, limit)
+    scope = ranked or _conversation_scope(query, state)
     items: list[Item] = []
     if "commitments" in kinds:
         items += _commitment_items(conn, params, query, scope, limit)
     facets = [k for k in kinds if k != "commitments"]
     if facets:
-        for row in repo.list_analysis_facets(conn, kinds=facets, conversation_ids=scope, chat_ids=query.chat_ids,
-                                             limit=limit):
+        rows = repo.list_analysis_facets(conn, kinds=facets, conversation_ids=scope, chat_ids=query.chat_ids,
+                                         limit=len(ranked) * len(facets) if ranked else limit)
+        if ranked:
+            rank = {cid: i for i, cid in enumerate(ranked)}
+            rows.sort(key=lambda row: rank[row["conversation_id"]])  # stable: the kinds' order within one
+        for row in rows[:limit]:
             items.append(make_item(query, kind="analysis", title=row["kind"].capitalize(), text=row["items"] or "",
                                    source_ids=(f"analysis:{row['kind']}:{row['conversation_id']}",),
                                    sent_at=iso(row["last_message_at"]), conversation_id=row["conversation_id"]))
     return items[:limit]
+
+
+def _nearest_conversations(conn: Connection, params: dict[str, Any], query: Query, limit: int) -> list[int]:
+    """Conversations whose analyses are nearest the question, best first (empty: no question, a conversation
+    given, or no analysis embedded in scope)."""
+    if query.conversation_id is not None or not query.question.strip():
+        return []
+    hits = analysis_search.nearest_analyses(conn.engine, query.question, chat_ids=query.chat_ids,
+                                            since=_since(query, params), limit=limit * 3)
+    return list(dict.fromkeys(hit["conversation_id"] for hit in hits))[:limit]
 
 
 def artifacts(conn: Connection, params: dict[str, Any], query: Query, state: State) -> list[Item]:

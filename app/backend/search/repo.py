@@ -35,6 +35,8 @@ def _filters(filters: dict[str, Any]) -> str:
     clauses = []
     if filters.get("chat_id") is not None:
         clauses.append("m.chat_id = :chat_id")
+    if filters.get("chat_ids") is not None:  # a JSON array
+        clauses.append("m.chat_id IN (SELECT value FROM json_each(:chat_ids))")
     if filters.get("contact_id") is not None:
         clauses.append("m.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id)")
     if filters.get("since") is not None:
@@ -87,6 +89,15 @@ def list_chunks_with_members(conn: Connection, *, chunk_ids: list[int],
     return out
 
 
+def get_message_texts(conn: Connection, *, ids: list[int]) -> dict[int, str]:
+    """id -> text of these messages (the words a chunk's members share with the query)."""
+    if not ids:
+        return {}
+    rows = conn.exec_driver_sql("SELECT m.id, m.text FROM messages m WHERE m.id IN (SELECT value FROM json_each(?))",
+                                (json.dumps(ids),)).all()
+    return {row[0]: row[1] or "" for row in rows}
+
+
 def get_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any]]:
     """id -> message as search shows it (text, time, sender name, chat and conversation)."""
     if not ids:
@@ -132,17 +143,103 @@ def _cursor_key(model: str) -> str:
     return f"search.embed_cursor:{model}"
 
 
-def get_embed_cursor(conn: Connection, *, model: str) -> tuple[int, int]:
+def get_embed_cursor(conn: Connection, *, model: str, key: str | None = None) -> tuple[int, int]:
     """(updated_at, conversation id) of the last conversation the pending sweep has embedded."""
-    row = fetch_one(conn, "SELECT value FROM sync_state WHERE key = :key", {"key": _cursor_key(model)})
+    row = fetch_one(conn, "SELECT value FROM sync_state WHERE key = :key", {"key": key or _cursor_key(model)})
     if not row:
         return (0, 0)
     updated_at, conversation_id = json.loads(row["value"])
     return (int(updated_at), int(conversation_id))
 
 
-def set_embed_cursor(conn: Connection, *, model: str, updated_at: int, conversation_id: int) -> None:
+def set_embed_cursor(conn: Connection, *, model: str, updated_at: int, conversation_id: int,
+                     key: str | None = None) -> None:
     execute(conn, """
         INSERT INTO sync_state (key, value, updated_at) VALUES (:key, :value, :now)
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-    """, {"key": _cursor_key(model), "value": json.dumps([updated_at, conversation_id]), "now": now_ms()})
+    """, {"key": key or _cursor_key(model), "value": json.dumps([updated_at, conversation_id]), "now": now_ms()})
+
+
+# ---- analyses: what is embedded of each ------------------------------------------------------------------
+
+_ANALYSIS_DOCUMENT = """
+    SELECT a.id, a.conversation_id, a.chat_id, a.pass_name, a.summary, a.updated_at,
+           (SELECT group_concat(topic, ', ') FROM (
+                SELECT t.topic FROM topics t WHERE t.analysis_id = a.id
+                GROUP BY t.topic ORDER BY max(t.weight) DESC, t.topic LIMIT 12)) AS topics,
+           (SELECT group_concat(text, ', ') FROM (
+                SELECT n.text FROM entities n WHERE n.analysis_id = a.id
+                GROUP BY n.text ORDER BY sum(n.mentions) DESC, n.text LIMIT 12)) AS entities
+    FROM conversation_analyses a
+"""
+
+
+def list_analysis_documents(conn: Connection, *, conversation_ids: list[int]) -> list[dict[str, Any]]:
+    """The analyses of these conversations with their summary, top topics and entities (comma-joined)."""
+    if not conversation_ids:
+        return []
+    return fetch_all(conn, f"""
+        {_ANALYSIS_DOCUMENT}
+        WHERE a.status = 'done' AND a.conversation_id IN (SELECT value FROM json_each(:conversation_ids))
+        ORDER BY a.id
+    """, {"conversation_ids": json.dumps(conversation_ids)})
+
+
+def list_analysis_documents_updated_after(conn: Connection, *, updated_at: int, analysis_id: int,
+                                          limit: int) -> list[dict[str, Any]]:
+    """Analyses changed after the cursor (updated_at, id), in cursor order, as `list_analysis_documents`."""
+    return fetch_all(conn, f"""
+        {_ANALYSIS_DOCUMENT}
+        WHERE (a.updated_at, a.id) > (:updated_at, :analysis_id)
+        ORDER BY a.updated_at, a.id LIMIT :limit
+    """, {"updated_at": updated_at, "analysis_id": analysis_id, "limit": limit})
+
+
+def delete_orphan_analysis_embeddings(conn: Connection, *, model: str) -> int:
+    """Embeddings of analyses that no longer exist, or failed (their conversation was re-split or deleted)."""
+    return execute(conn, """
+        DELETE FROM embeddings
+        WHERE kind = 'analysis' AND model = :model
+          AND ref_id NOT IN (SELECT id FROM conversation_analyses WHERE status = 'done')
+    """, {"model": model})
+
+
+def list_analysis_embedding_ids(conn: Connection, *, model: str, chat_ids: list[int] | None,
+                                conversation_ids: list[int] | None, since: int | None) -> list[int]:
+    """Ids of the analysis vectors of `model` within a scope (chats, conversations: NULL means all; `since`:
+    the conversation's last message at or after)."""
+    return [row["id"] for row in fetch_all(conn, """
+        SELECT e.id FROM embeddings e
+        JOIN conversation_analyses a ON a.id = e.ref_id
+        JOIN conversations v ON v.id = a.conversation_id
+        WHERE e.kind = 'analysis' AND e.model = :model
+          AND (:chat_ids IS NULL OR a.chat_id IN (SELECT value FROM json_each(:chat_ids)))
+          AND (:conversation_ids IS NULL OR a.conversation_id IN (SELECT value FROM json_each(:conversation_ids)))
+          AND (:since IS NULL OR v.last_message_at >= :since)
+    """, {"model": model, "since": since, "chat_ids": None if chat_ids is None else json.dumps(chat_ids),
+          "conversation_ids": None if conversation_ids is None else json.dumps(conversation_ids)})]
+
+
+def list_analysis_hits(conn: Connection, *, embedding_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """embedding id -> the analysis it embeds (id, conversation, chat, pass, the conversation's last message)."""
+    if not embedding_ids:
+        return {}
+    rows = fetch_all(conn, """
+        SELECT e.id AS embedding_id, a.id AS analysis_id, a.conversation_id, a.chat_id, a.pass_name,
+               v.last_message_at
+        FROM json_each(:embedding_ids) AS hit
+        JOIN embeddings e ON e.id = hit.value AND e.kind = 'analysis'
+        JOIN conversation_analyses a ON a.id = e.ref_id AND a.status = 'done'
+        JOIN conversations v ON v.id = a.conversation_id
+    """, {"embedding_ids": json.dumps(embedding_ids)})
+    return {row["embedding_id"]: row for row in rows}
+
+
+def get_analysis_cursor(conn: Connection, *, model: str) -> tuple[int, int]:
+    """(updated_at, analysis id) of the last analysis the pending sweep has embedded."""
+    return get_embed_cursor(conn, model=model, key=f"search.embed_cursor.analysis:{model}")
+
+
+def set_analysis_cursor(conn: Connection, *, model: str, updated_at: int, analysis_id: int) -> None:
+    set_embed_cursor(conn, model=model, updated_at=updated_at, conversation_id=analysis_id,
+                     key=f"search.embed_cursor.analysis:{model}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import defaultdict
@@ -13,7 +14,7 @@ from sqlalchemy import Engine
 from backend.config import get_settings
 from backend.db.session import run_write, session_scope
 from backend.llm import embed
-from backend.search import repo
+from backend.search import analyses, repo
 from backend.search.chunks import chunk_conversations
 from backend.vectors import index as vector_index
 from backend.vectors import repo as vectors_repo
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 CONVERSATION_BATCH = 200
-PENDING_BATCH = 200  # conversations per embed_pending sweep
+PENDING_BATCH = 200  # conversations (and analyses) per embed_pending sweep
+EMBED_BATCH = 256  # texts per gateway call; their vectors are packed into float32 blobs at once
 PREVIEW_CHARS = 200
 MAX_MATCHED_MESSAGES = 5
 _index_cache = vector_index.IndexCache()
@@ -45,15 +47,19 @@ def embed_conversations(engine: Engine, conversation_ids: list[int] | None = Non
         with session_scope(engine) as conn:
             chunks = chunk_conversations(repo.list_chunk_messages(conn, conversation_ids=batch))
             known = vectors_repo.list_chunk_hashes(conn, model=model, ref_ids=batch)
-        changed = [c for c in chunks if known.get((c.conversation_id, c.index)) != c.content_hash]
-        vectors = embed(model=model, texts=[c.text for c in changed], purpose="search.chunks",
-                        engine=engine) if changed else []
-        rows = [{
-            "ref_id": c.conversation_id, "chunk_index": c.index, "dims": len(vector),
-            "content_hash": c.content_hash, "vector": np.asarray(vector, dtype="<f4").tobytes(),
-            "text_preview": c.text[:PREVIEW_CHARS], "first_message_id": c.message_ids[0],
-            "last_message_id": c.message_ids[-1],
-        } for c, vector in zip(changed, vectors, strict=True)]
+        # by length: each gateway call then holds texts of about one length (less padding in the model)
+        changed = sorted((c for c in chunks if known.get((c.conversation_id, c.index)) != c.content_hash),
+                         key=lambda c: len(c.text))
+        rows = []
+        for first in range(0, len(changed), EMBED_BATCH):
+            part = changed[first:first + EMBED_BATCH]
+            vectors = np.asarray(embed(model=model, texts=[c.text for c in part], purpose="search.chunks",
+                                       engine=engine), dtype="<f4")
+            rows += [{
+                "ref_id": c.conversation_id, "chunk_index": c.index, "dims": vectors.shape[1],
+                "content_hash": c.content_hash, "vector": vector.tobytes(), "text_preview": c.text[:PREVIEW_CHARS],
+                "first_message_id": c.message_ids[0], "last_message_id": c.message_ids[-1],
+            } for c, vector in zip(part, vectors, strict=True)]
         counts = {cid: 0 for cid in batch}
         for chunk in chunks:
             counts[chunk.conversation_id] += 1
@@ -78,6 +84,7 @@ def embed_pending(engine: Engine, *, model: str | None = None, limit: int = PEND
     Missing: no chunk with `model`. Possibly stale: changed (`updated_at`) after the sweep's cursor, which
     moves on only once they are embedded, so a lost `conversation.sealed` event is caught on the next sweep.
     Unchanged chunks are skipped by content hash, so a conversation seen twice costs no embedding.
+    Then up to `limit` analyses changed after their own cursor are embedded (`analyses.embed_pending_analyses`).
     """
     model = model or get_settings().embedding_model
     with session_scope(engine) as conn:
@@ -92,7 +99,8 @@ def embed_pending(engine: Engine, *, model: str | None = None, limit: int = PEND
         last = changed[-1]
         run_write(lambda conn: repo.set_embed_cursor(conn, model=model, updated_at=last["updated_at"],
                                                      conversation_id=last["id"]), engine=engine)
-    return stats
+    found = analyses.embed_pending_analyses(engine, model=model, limit=limit)
+    return {**stats, "analyses": found["analyses"], "analyses_embedded": found["embedded"]}
 
 
 # ---- search -------------------------------------------------------------------------------------------
@@ -109,8 +117,9 @@ def fts_expression(q: str) -> str | None:
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
 
 
-def fts_ranking(engine: Engine, q: str, filters: dict[str, Any], *, limit: int = 500) -> list[dict[str, Any]]:
-    match = fts_expression(q)
+def fts_ranking(engine: Engine, q: str, filters: dict[str, Any], *, limit: int = 500,
+                match: str | None = None) -> list[dict[str, Any]]:
+    match = fts_expression(q) if match is None else (match or None)  # "": no full-text side
     if match is None:
         return []
     with session_scope(engine) as conn:
@@ -141,15 +150,19 @@ def vector_ranking(engine: Engine, q: str, filters: dict[str, Any], *, model: st
 
 def hybrid_search(engine: Engine, q: str, *, chat_id: int | None = None, contact_id: int | None = None,
                   since: int | None = None, until: int | None = None, limit: int = 20,
-                  mode: str = "hybrid", model: str | None = None) -> list[dict[str, Any]]:
+                  mode: str = "hybrid", model: str | None = None, chat_ids: list[int] | None = None,
+                  fts_match: str | None = None) -> list[dict[str, Any]]:
     """Conversations matching `q`, best first: bm25 and vector rankings fused by reciprocal rank (k=60).
 
     mode "fts" or "vector" uses one ranking alone. Each result carries its matched messages: the full-text
-    hits in it, then messages of its nearest chunk that share a word with the query.
+    hits in it, then messages of its nearest chunk that share a word with the query. `chat_ids` narrows to
+    several chats (None: all); `fts_match` replaces the FTS5 expression made of the query's words ("":
+    nothing matches by full text).
     """
     model = model or get_settings().embedding_model
-    filters = {"chat_id": chat_id, "contact_id": contact_id, "since": since, "until": until}
-    fts = fts_ranking(engine, q, filters) if mode in ("hybrid", "fts") else []
+    filters = {"chat_id": chat_id, "contact_id": contact_id, "since": since, "until": until,
+               "chat_ids": None if chat_ids is None else json.dumps([int(c) for c in chat_ids])}
+    fts = fts_ranking(engine, q, filters, match=fts_match) if mode in ("hybrid", "fts") else []
     vec = vector_ranking(engine, q, filters, model=model, limit=max(50, 3 * limit)) if mode in ("hybrid", "vector") else []
 
     fts_by_conv: dict[int, list[int]] = defaultdict(list)
@@ -171,12 +184,12 @@ def hybrid_search(engine: Engine, q: str, *, chat_id: int | None = None, contact
         chosen = fts_by_conv.get(cid, [])[:MAX_MATCHED_MESSAGES]
         picks[cid] = list(chosen)
     with session_scope(engine) as conn:
-        chunk_messages = repo.get_messages(conn, ids=[m for cid in ranked if cid in vec_by_conv
-                                                      for m in vec_by_conv[cid]["message_ids"]])
+        chunk_texts = repo.get_message_texts(conn, ids=[m for cid in ranked if cid in vec_by_conv
+                                                        for m in vec_by_conv[cid]["message_ids"]])
         for cid in ranked:
             if cid in vec_by_conv and len(picks[cid]) < MAX_MATCHED_MESSAGES:
                 extra = [m for m in vec_by_conv[cid]["message_ids"] if m not in picks[cid]]
-                shared = {m: len(words & set(query_words(chunk_messages[m]["text"]))) for m in extra}
+                shared = {m: len(words & set(query_words(chunk_texts.get(m, "")))) for m in extra}
                 best = sorted(extra, key=lambda m: -shared[m])  # stable: time order among equals
                 take = [m for m in best if shared[m]] or best[:1]
                 picks[cid].extend(take[:MAX_MATCHED_MESSAGES - len(picks[cid])])

@@ -1,9 +1,10 @@
-"""Celery tasks of search (the `index` queue): embed sealed conversations, and sweep for lost ones (beat, 5 min)."""
+"""Celery tasks of search (the `index` queue): embed sealed conversations and persisted analyses, and sweep
+for lost ones (beat, 5 min)."""
 
 from __future__ import annotations
 
 from backend.db.engine import get_engine
-from backend.search import service
+from backend.search import analyses, service
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask
 
@@ -19,7 +20,13 @@ def embed_conversations(conversation_ids: list[int]) -> dict[str, int]:
     return service.embed_conversations(get_engine(), [int(cid) for cid in conversation_ids])
 
 
+@app.task(name="index.embed_analyses", base=ChatStatsTask, ignore_result=True)
+def embed_analyses(conversation_ids: list[int]) -> dict[str, int]:
+    """Embed the analyses of these conversations whose text changed (by content hash) and update their index."""
+    return analyses.embed_analyses(get_engine(), [int(cid) for cid in conversation_ids])
+
+
 @app.task(name="index.embed_pending", base=ChatStatsTask, record_failures=False, ignore_result=True)
 def embed_pending() -> dict[str, int]:
-    """Embed a bounded batch of conversations whose chunks are missing or stale (a lost event is caught)."""
+    """Embed a bounded batch of conversations and analyses that are missing or stale (a lost event is caught)."""
     return service.embed_pending(get_engine())
