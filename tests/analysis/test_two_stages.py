@@ -158,3 +158,26 @@ def test_a_disabled_pass_gets_no_jobs(imported):
     names = {r[0] for r in db().execute("SELECT pass_name FROM analysis_jobs WHERE conversation_id = ?",
                                         (conversation_id,))}
     assert names == {"commitments", "conversation_stats"}
+
+
+def test_a_written_result_announces_itself_in_the_outbox_and_a_failed_or_repeated_one_does_not(imported,
+                                                                                                 monkeypatch):
+    engine = get_engine()
+    conversation_id = busiest_conversation()
+
+    def job_done_events() -> list[dict]:
+        return [json.loads(r[0]) for r in db().execute(
+            "SELECT payload FROM event_outbox WHERE name = 'analysis.job_done' ORDER BY id")]
+
+    job = _new_job(engine, conversation_id, "basic", 1)
+    payload = passes.call_llm(engine, job)
+    assert persist.persist_result(engine, job, payload) is True
+    assert job_done_events() == [{"job_id": job, "conversation_id": conversation_id, "pass_name": "basic"}]
+    assert persist.persist_result(engine, job, payload) is False  # redelivered: nothing new to announce
+    assert len(job_done_events()) == 1
+
+    failing = _new_job(engine, conversation_id, "basic", 2)
+    monkeypatch.setattr(results_repo, "delete_findings", lambda conn, **kw: (_ for _ in ()).throw(RuntimeError("x")))
+    with pytest.raises(RuntimeError):
+        persist.persist_result(engine, failing, payload)
+    assert len(job_done_events()) == 1  # the event shares the result's transaction: rolled back with it

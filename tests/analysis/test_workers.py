@@ -49,5 +49,6 @@ def test_ready_conversation_runs_every_batch_pass_once_through_llm_and_persist(
     assert "report" in commitment["text"]
     assert db().execute("SELECT count(*) FROM commitment_events WHERE commitment_id = ?",
                         (commitment["id"],)).fetchone()[0] == 1
-    calls = db().execute("SELECT prompt_id, count(*) FROM llm_calls WHERE status = 'ok' GROUP BY prompt_id").fetchall()
+    calls = db().execute("SELECT prompt_id, count(*) FROM llm_calls WHERE status = 'ok' AND purpose NOT LIKE 'search.%' "
+                         "GROUP BY prompt_id").fetchall()
     assert dict(calls) == {"convo-all-v1": 1, "commitment-extraction-v1": 1}

@@ -15,6 +15,7 @@ from backend.analysis import live
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.events.bus import redis_client
+from backend.events.publish import relay_now
 from backend.llm.errors import LLMTransientError
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask, TransientError
@@ -42,4 +43,7 @@ def call_live_pass(conversation_id: int, pass_name: str) -> bool:
 
 @app.task(name="analysis.persist_live_result", base=ChatStatsTask, ignore_result=True)
 def persist_live_result(payload: dict[str, Any]) -> bool:
-    return live.persist_live_result(get_engine(), payload)
+    written = live.persist_live_result(get_engine(), payload)
+    if written:
+        relay_now()  # analysis.job_done
+    return written

@@ -2,7 +2,8 @@
 
 The pass's rows of the conversation are replaced (the analysis row upserted, its entities, topics,
 emotions and humour deleted and inserted again), commitments are upserted by fingerprint with a
-`created` or `updated` event, and the job is marked done. Persisting the same job twice leaves the same
+`created` or `updated` event, `analysis.job_done` goes to the outbox (search embeds the new analysis),
+and the job is marked done. Persisting the same job twice leaves the same
 rows: the second time finds the job done and writes nothing; a result of an older revision than the one
 stored marks its job done and changes nothing else.
 """
@@ -20,6 +21,8 @@ from backend.analysis import registry, repo, results_repo
 from backend.analysis.registry import FindingsContext
 from backend.db.clock import now_ms
 from backend.db.session import run_write
+from backend.events import outbox
+from backend.events.types import AnalysisJobDone
 
 COMMITMENT_FIELDS = ("conversation_id", "message_id", "committed_by", "committer_contact_id", "is_from_me",
                      "committed_to", "text", "due_at", "due_text", "confidence", "analysis_id")
@@ -82,6 +85,8 @@ def replace_results(conn: Connection, *, payload: dict[str, Any], now_ms: int) -
         events.append(ensure_commitment(conn, commitment=commitment, fp=fp, existing=existing,
                                         now_ms=now_ms))
     counts["commitments"] = len(events)
+    outbox.record(conn, [AnalysisJobDone(job_id=payload.get("job_id"), conversation_id=conversation_id,
+                                         pass_name=analysis_pass.name)])
     return {"analysis_id": analysis_id, "model": payload["model"], "counts": counts,
             "commitment_events": {e: events.count(e) for e in ("created", "updated", "unchanged") if e in events}}
 

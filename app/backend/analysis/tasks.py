@@ -13,6 +13,7 @@ from backend.analysis import jobs, passes, persist, repo
 from backend.db.clock import now_ms
 from backend.db.engine import get_engine
 from backend.db.session import session_scope
+from backend.events.publish import relay_now
 from backend.llm.errors import LLMTransientError
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask, TransientError
@@ -54,7 +55,10 @@ def call_llm(job_id: int) -> bool:
 
 @app.task(name="analysis.persist_result", base=ChatStatsTask, ignore_result=True)
 def persist_result(job_id: int, payload: dict[str, Any]) -> bool:
-    return persist.persist_result(get_engine(), job_id, payload)
+    written = persist.persist_result(get_engine(), job_id, payload)
+    if written:
+        relay_now()  # analysis.job_done
+    return written
 
 
 @app.task(name="analysis.record_job_failure", base=ChatStatsTask, ignore_result=True)

@@ -101,7 +101,9 @@ class ConversationReadyForAnalysis:
 
 @event("analysis.job_done")
 class AnalysisJobDone:
+    """A pass's results of a conversation were written (job_id None: a live pass, which has no job)."""
+
     name: ClassVar[str]
-    job_id: int
+    job_id: int | None
     conversation_id: int
     pass_name: str
