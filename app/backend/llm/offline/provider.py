@@ -25,7 +25,7 @@ from backend.llm.providers import (
 )
 
 PROVIDER = "chatstats"
-CHUNK_CHARS = 256
+CHUNK_CHARS = 24  # a few tokens per delta, as a model streams: replies visibly grow in the UI
 MODEL_INFO = {
     "litellm_provider": PROVIDER, "mode": "chat", "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
     "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
