@@ -173,8 +173,9 @@ def test_import_is_idempotent_and_picks_up_new_messages(demo_source):
 
     src = sqlite3.connect(demo_source / "chat.db")
     register_apple_functions(src)
-    rowid, chat_id = src.execute(
-        "SELECT message_id, chat_id FROM chat_message_join ORDER BY message_date DESC LIMIT 1").fetchone()
+    rowid, chat_id = src.execute(  # the latest message proper (the generated data depends on the clock)
+        "SELECT j.message_id, j.chat_id FROM chat_message_join j JOIN message m ON m.ROWID = j.message_id "
+        "WHERE coalesce(m.associated_message_type, 0) = 0 ORDER BY j.message_date DESC LIMIT 1").fetchone()
     columns = [r[1] for r in src.execute("PRAGMA table_info(message)") if r[1] != "ROWID"]
     overrides = {"guid": "'NEW-GUID-1'", "text": "'zebra crossing tomorrow'", "attributedBody": "NULL",
                  "date": "date + 60000000000", "associated_message_type": "0", "message_summary_info": "NULL"}

@@ -1,7 +1,8 @@
 """The single definition of where conversations split (DESIGN.md section 4).
 
-Full import, live sync and re-splits all call `plan_conversations`, so a chat synced message by
-message ends up with exactly the conversations a full import of the final source gives it.
+Full import, live sync and re-splits all split with `split_indices` (a first import through
+`conversation_spans`, the others through `plan_conversations`), so a chat synced message by message
+ends up with exactly the conversations a full import of the final source gives it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ def split_indices(sent_at_sorted: Sequence[int], gap_ms: int) -> list[int]:
             starts.append(index)
         previous = sent_at
     return starts
+
+
+def conversation_spans(sent_at_sorted: Sequence[int], gap_ms: int) -> list[tuple[int, int, int]]:
+    """(started_at, last_message_at, message count) of each conversation of one chat's sorted times.
+
+    What `plan_conversations` gives a chat imported whole (no existing ids), without the message ids:
+    a first import places each message by its chat and time.
+    """
+    starts = split_indices(sent_at_sorted, gap_ms)
+    return [(sent_at_sorted[begin], sent_at_sorted[end - 1], end - begin)
+            for begin, end in zip(starts, starts[1:] + [len(sent_at_sorted)])]
 
 
 @dataclass(slots=True)

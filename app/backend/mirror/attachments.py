@@ -34,15 +34,21 @@ def expand_path(filename: str | None, *, home: str) -> str | None:
 MESSAGES_PREFIX = "~/Library/Messages/"
 
 
-def transform_attachments(
-    rows, *, message_id_by_rowid: dict[int, int], messages_root: str | None = None, home: Path | None = None,
-) -> AttachmentBatch:
-    """Rows of ATTACHMENT_COLUMNS + message_rowid. Orphans (no message) are kept with message_id NULL.
+@dataclass(slots=True)
+class LocatedAttachments:
+    """Attachment rows with their files looked up, waiting for their messages' ids (see link_attachments)."""
+
+    rows: list[tuple] = field(default_factory=list)  # ATTACHMENT_FIELDS, with the message ROWID as message_id
+    missing_files: int = 0
+
+
+def locate_attachments(rows, *, messages_root: str | None = None, home: Path | None = None) -> LocatedAttachments:
+    """Rows of ATTACHMENT_COLUMNS + message_rowid, with `~` expanded and each file checked.
 
     `messages_root` is the folder holding the imported chat.db: a copy of ~/Library/Messages (or a
     demo source) keeps its Attachments/ beside it, so `~/Library/Messages/...` resolves there.
     """
-    batch = AttachmentBatch()
+    located = LocatedAttachments()
     home_dir = str(home or Path.home())
     exists = os.path.exists
     for rowid, guid, filename, mime, uti, transfer_name, total_bytes, created, is_sticker, message_rowid in rows:
@@ -52,12 +58,21 @@ def transform_attachments(
             path = expand_path(filename, home=home_dir)
         present = bool(path) and exists(path)
         if not present:
-            batch.missing_files += 1
+            located.missing_files += 1
+        located.rows.append((
+            guid, rowid, message_rowid, path, transfer_name, mime, uti, total_bytes,
+            apple_to_unix_ms(created), 1 if is_sticker else 0, 1 if present else 0,
+        ))
+    return located
+
+
+def link_attachments(located: LocatedAttachments, *, message_id_by_rowid: dict[int, int]) -> AttachmentBatch:
+    """Message ROWIDs -> mirror message ids. Orphans (no mirrored message) are kept with message_id NULL."""
+    batch = AttachmentBatch(missing_files=located.missing_files)
+    for row in located.rows:
+        message_rowid = row[2]
         message_id = message_id_by_rowid.get(message_rowid) if message_rowid is not None else None
         if message_id is None:
             batch.orphans += 1
-        batch.rows.append((
-            guid, rowid, message_id, path, transfer_name, mime, uti, total_bytes,
-            apple_to_unix_ms(created), 1 if is_sticker else 0, 1 if present else 0,
-        ))
+        batch.rows.append((*row[:2], message_id, *row[3:]))
     return batch

@@ -8,9 +8,10 @@ rows, and tapback rows come through here.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
-from backend.source.attributed_body import decode_attributed_body
+from backend.source.attributed_body import decode_attributed_body, decode_body_text
 from backend.source.dates import APPLE_EPOCH_UNIX_MS, apple_seconds_to_unix_ms, apple_to_unix_ms
 from backend.source.summary_info import decode_summary_info
 from backend.source.tapbacks import parse_tapback
@@ -22,8 +23,37 @@ ITEM_KINDS = {0: "message", 1: "participant_change", 2: "rename", 3: "group_acti
 RICH_MARKERS = (b"Mention", b"__kIMLink", b"OneTimeCode", b"Transcription")
 # Summary plists of edited ('ec') or unsent ('rp') messages; bplist ASCII strings of 2 chars start 'R'.
 EDIT_MARKERS = (b"Rec", b"Rrp")
+# One scan for any of the markers (a compiled alternation beats one `in` per marker on these sizes).
+_RICH_SEARCH = re.compile(b"|".join(re.escape(marker) for marker in RICH_MARKERS)).search
+_EDIT_SEARCH = re.compile(b"|".join(re.escape(marker) for marker in EDIT_MARKERS)).search
 EXTRA_KEYS = ("parts", "attachments", "mentions", "links", "one_time_code", "audio_transcription")
 ME = "me"
+
+
+class BodyTexts:
+    """A message's text from its row, noting rows whose blobs need more than the fast path.
+
+    Called once per copied row (as an SQL function): the `text` column, else the fast decode of
+    the attributedBody. A blob with a rich marker (its text comes from the full decode) or that the
+    fast path cannot read lands in `needs_extras`; a summary with edit markers in `needs_edits`.
+    """
+
+    def __init__(self) -> None:
+        self.needs_extras: list[int] = []
+        self.needs_edits: list[int] = []
+
+    def __call__(self, rowid: int, text: str | None, blob: bytes | None, summary: bytes | None) -> str | None:
+        if summary and _EDIT_SEARCH(summary) is not None:
+            self.needs_edits.append(rowid)
+        if blob:
+            if _RICH_SEARCH(blob) is not None:
+                self.needs_extras.append(rowid)
+            elif not text:
+                decoded = decode_body_text(blob)
+                if decoded is None:
+                    self.needs_extras.append(rowid)
+                return decoded
+        return text or None
 
 
 def body_extras(blob: bytes) -> tuple[str | None, str | None, str | None]:
@@ -37,11 +67,11 @@ def body_extras(blob: bytes) -> tuple[str | None, str | None, str | None]:
             "; ".join(decoded.errors) if decoded.errors else None)
 
 
-def edit_rows(message_id: int, summary: bytes) -> tuple[list[tuple], bool]:
-    """(message_edits rows, unsent?) of one message_summary_info plist."""
+def summary_edits(summary: bytes) -> tuple[list[tuple], bool]:
+    """((part, version, text, edited_at) of each edit, unsent?) of one message_summary_info plist."""
     info = decode_summary_info(summary)
     rows = [
-        (message_id, part, version, edit.text, apple_seconds_to_unix_ms(edit.edited_at_apple_seconds))
+        (part, version, edit.text, apple_seconds_to_unix_ms(edit.edited_at_apple_seconds))
         for part, versions in info.edited_parts.items()
         for version, edit in enumerate(versions)
     ]

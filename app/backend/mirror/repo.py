@@ -76,15 +76,28 @@ _LOADED_COLUMNS = (
 
 def load_messages(
     conn: Connection, *, source_select: str, params: dict[str, Any], body_text_sql: str, date_sql,
-    kind_sql: str, epoch_ms: int, unknown_chat_id: int, upsert: bool, conversation_sql: str = "NULL",
+    kind_sql: str, epoch_ms: int, unknown_chat_id: int, upsert: bool, planned: bool = False,
+    pre_decoded: bool = False,
 ) -> list[tuple[int, int, int, str | None]]:
     """Copy messages from the attached source in one INSERT ... SELECT.
 
-    `source_select` yields normalized source columns (see source/chatdb/sql.py). With `upsert`,
-    existing guids are refreshed (their conversation is left to the re-split; body extras are
-    cleared for the extras pass to refill) and (id, chat_id, sent_at, text) of every row is returned.
+    `source_select` yields normalized source columns (see source/chatdb/sql.py). With `planned`,
+    each row lands in the conversation of temp.planned_conversations that holds its time (see
+    load_planned_conversations). With `pre_decoded`, a row's text is taken from temp.body_texts when
+    it is there (see load_body_texts) instead of from `body_text_sql`. With `upsert`, existing guids
+    are refreshed (their conversation is left to the re-split; body extras are cleared for the extras
+    pass to refill) and (id, chat_id, sent_at, text) of every row is returned.
     """
     retracted = date_sql("s.date_retracted")
+    chat_sql = f"coalesce(sc.chat_id, {int(unknown_chat_id)})"
+    sent_sql = f"coalesce({date_sql('s.date')}, {int(epoch_ms)})"
+    conversation_sql, texts_join = "NULL", ""
+    if pre_decoded:
+        body_text_sql = f"CASE WHEN bt.rowid IS NULL THEN {body_text_sql} ELSE bt.text END"
+        texts_join = "LEFT JOIN temp.body_texts bt ON bt.rowid = s.source_rowid"
+    if planned:  # the conversation that started last at or before the message, in its chat
+        conversation_sql = (f"(SELECT pc.id FROM temp.planned_conversations pc WHERE pc.chat_id = {chat_sql} "
+                            f"AND pc.started_at <= {sent_sql} ORDER BY pc.started_at DESC LIMIT 1)")
     conflict = ""
     if upsert:
         updates = ", ".join(f"{c} = excluded.{c}" for c in _LOADED_COLUMNS if c not in ("guid", "conversation_id"))
@@ -92,11 +105,11 @@ def load_messages(
                     "RETURNING id, chat_id, sent_at, text")
     sql = f"""
         INSERT INTO messages ({", ".join(_LOADED_COLUMNS)})
-        SELECT s.guid, s.source_rowid, coalesce(sc.chat_id, {int(unknown_chat_id)}),
+        SELECT s.guid, s.source_rowid, {chat_sql},
                CASE WHEN s.is_from_me THEN NULL ELSE sh.contact_id END,
                CASE WHEN s.is_from_me THEN NULL ELSE sh.canonical END,
                CASE WHEN s.is_from_me THEN 1 ELSE 0 END, s.service,
-               coalesce({date_sql("s.date")}, {int(epoch_ms)}), {date_sql("s.date_delivered")},
+               {sent_sql}, {date_sql("s.date_delivered")},
                {date_sql("s.date_read")}, {date_sql("s.date_edited")}, {retracted},
                {body_text_sql}, nullif(s.subject, ''), {kind_sql}, coalesce(s.item_type, 0),
                coalesce(s.group_action_type, 0), s.group_title, oh.canonical, s.reply_to_guid,
@@ -107,6 +120,7 @@ def load_messages(
         LEFT JOIN temp.source_chats sc ON sc.rowid = s.chat_rowid
         LEFT JOIN temp.source_handles sh ON sh.rowid = s.handle_rowid
         LEFT JOIN temp.source_handles oh ON oh.rowid = s.other_handle_rowid
+        {texts_join}
         WHERE true ORDER BY s.source_rowid
         {conflict}
     """
@@ -116,24 +130,31 @@ def load_messages(
 
 def list_source_timeline(
     conn: Connection, *, source_select: str, date_sql, epoch_ms: int, unknown_chat_id: int,
-) -> list[tuple[int, int, int]]:
-    """(source_rowid, chat_id, sent_at) of source messages, in split order, as load_messages will store them."""
+) -> list[tuple[int, int]]:
+    """(chat_id, sent_at) of source messages in split order, as load_messages will store them."""
     return conn.connection.driver_connection.execute(f"""
-        SELECT s.source_rowid, coalesce(sc.chat_id, {int(unknown_chat_id)}) AS chat_id,
+        SELECT coalesce(sc.chat_id, {int(unknown_chat_id)}) AS chat_id,
                coalesce({date_sql("s.date")}, {int(epoch_ms)}) AS sent_at
         FROM ({source_select}) AS s LEFT JOIN temp.source_chats sc ON sc.rowid = s.chat_rowid
-        ORDER BY chat_id, sent_at, s.source_rowid
+        ORDER BY chat_id, sent_at
     """).fetchall()
 
 
-def load_message_conversations(conn: Connection, pairs_json: str) -> None:
-    """temp.message_conversations from a JSON object {source_rowid: conversation_id} (parsed in C)."""
+def load_body_texts(conn: Connection, texts_json: str) -> None:
+    """temp.body_texts from a JSON object {source_rowid: text} (parsed in C)."""
     raw = conn.connection.driver_connection
-    raw.execute("CREATE TEMP TABLE IF NOT EXISTS message_conversations "
-                "(rowid INTEGER PRIMARY KEY, conversation_id INTEGER)")
-    raw.execute("DELETE FROM temp.message_conversations")
-    raw.execute("INSERT INTO temp.message_conversations SELECT CAST(key AS INTEGER), value FROM json_each(?)",
-                (pairs_json,))
+    raw.execute("CREATE TEMP TABLE IF NOT EXISTS body_texts (rowid INTEGER PRIMARY KEY, text TEXT)")
+    raw.execute("DELETE FROM temp.body_texts")
+    raw.execute("INSERT INTO temp.body_texts SELECT CAST(key AS INTEGER), value FROM json_each(?)", (texts_json,))
+
+
+def load_planned_conversations(conn: Connection, rows: Sequence[tuple[int, int, int]]) -> None:
+    """temp.planned_conversations from (chat_id, started_at, conversation_id): where a bulk copy places rows."""
+    raw = conn.connection.driver_connection
+    raw.execute("CREATE TEMP TABLE IF NOT EXISTS planned_conversations (chat_id INTEGER NOT NULL, "
+                "started_at INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (chat_id, started_at)) WITHOUT ROWID")
+    raw.execute("DELETE FROM temp.planned_conversations")
+    raw.executemany("INSERT INTO temp.planned_conversations (chat_id, started_at, id) VALUES (?, ?, ?)", rows)
 
 
 def changed_rowids(conn: Connection, *, source_select: str, date_sql, unknown_chat_id: int,
@@ -308,9 +329,14 @@ _ATTACHMENT_INSERT = """
 """
 
 
-def insert_reactions(conn: Connection, rows: Sequence[tuple]) -> None:
-    """Bulk load into an empty table (rows as for upsert_reactions, one per state key)."""
-    execute_many(conn, _REACTION_INSERT, rows)
+def insert_reactions_by_target(conn: Connection, rows: Sequence[tuple]) -> None:
+    """Bulk load into an empty table, each row linked to its target message by guid here: rows as for
+    upsert_reactions without message_id (target_guid, target_part, sender_key, ...)."""
+    execute_many(conn, """
+        INSERT INTO reactions (target_guid, target_part, message_id, sender_key, sender_contact_id, is_from_me,
+                               kind, emoji, source_guid, source_rowid, reacted_at, is_active)
+        VALUES (?1, ?2, (SELECT id FROM messages WHERE guid = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+    """, rows)
 
 
 def upsert_reactions(conn: Connection, rows: Sequence[tuple]) -> None:

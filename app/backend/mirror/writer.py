@@ -3,9 +3,11 @@
 `MirrorWriter` works inside a transaction the caller owns, on a connection with the source
 ATTACHed as `src` (source/chatdb/sql.py). Messages are copied by one INSERT ... SELECT; Python
 decodes only blobs that carry more than text, edit histories and tapbacks. On an empty mirror
-(`bulk=True`) the message indexes are rebuilt after the copy and conversations are planned for
-every chat at once; otherwise rows are upserted by guid and the chats that changed are re-split.
-Both use the same SQL and the same split function, so they give the same mirror.
+(`bulk=True`) the indexes are rebuilt after the copy and conversations are planned for every chat at
+once, and a first import may hand over the texts and conversation spans its workers read from the
+same snapshot (decode_pool.PendingPreRead); otherwise rows are upserted by guid and the chats that
+changed are re-split. All use the same SQL, the same text rule (messages.BodyTexts) and the same
+split function, so they give the same mirror.
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import Connection
 
-from backend.conversations.split import plan_conversations
+from backend.conversations.split import conversation_spans, plan_conversations
 from backend.db.clock import now_ms
 from backend.mirror import people_repo, repo
-from backend.mirror.attachments import transform_attachments
-from backend.mirror.decode_pool import PendingExtras, start_decoding
+from backend.mirror.attachments import LocatedAttachments, link_attachments, locate_attachments
+from backend.mirror.decode_pool import Decoded, PendingDecodes, PendingPreRead, start_decoding
 from backend.mirror.chats import Chats, unknown_chat
 from backend.mirror.messages import (
-    EDIT_MARKERS, ITEM_KINDS, RICH_MARKERS, ReactionEvent, edit_rows, latest_reactions, reaction_event,
+    ITEM_KINDS, BodyTexts, ReactionEvent, latest_reactions, reaction_event,
 )
 from backend.mirror.people import People
-from backend.source.attributed_body import decode_body_text
 from backend.source.chatdb import sql as source_sql
 from backend.source.dates import APPLE_EPOCH_UNIX_MS
 
@@ -80,30 +82,10 @@ class SourceIdentities:
     chat_rows: list[tuple[int, int]]  # (chat ROWID, chat id)
 
 
-class _BodyTexts:
-    """The SQL function that yields a row's text, noting rows whose blobs need more than the fast path."""
-
-    def __init__(self) -> None:
-        self.needs_extras: list[int] = []
-        self.needs_edits: list[int] = []
-
-    def __call__(self, rowid: int, text: str | None, blob: bytes | None, summary: bytes | None) -> str | None:
-        if summary and (EDIT_MARKERS[0] in summary or EDIT_MARKERS[1] in summary):
-            self.needs_edits.append(rowid)
-        if blob:
-            if RICH_MARKERS[0] in blob or RICH_MARKERS[1] in blob or RICH_MARKERS[2] in blob \
-                    or RICH_MARKERS[3] in blob:
-                self.needs_extras.append(rowid)
-            elif not text:
-                decoded = decode_body_text(blob)
-                if decoded is None:
-                    self.needs_extras.append(rowid)
-                return decoded
-        return text or None
-
-
 class MirrorWriter:
-    def __init__(self, conn: Connection, *, source_columns: dict[str, set[str]], gap_ms: int, bulk: bool) -> None:
+    def __init__(self, conn: Connection, *, source_columns: dict[str, set[str]], gap_ms: int, bulk: bool,
+                 pre_read: PendingPreRead | None = None) -> None:
+        """`pre_read`: the source being read in workers (bulk), taken by the copy when it can be."""
         self.conn = conn
         self.raw = conn.connection.driver_connection
         self.columns = source_columns
@@ -113,7 +95,9 @@ class MirrorWriter:
         self.unknown_chat_id: int | None = None
         self.contact_by_handle_rowid: dict[int, tuple[int, str]] = {}
         self._deferred_indexes: list[str] = []
-        self._pending_extras: PendingExtras | None = None
+        self._pending: PendingDecodes | None = None
+        self._pre_read = pre_read
+        self._chat_ids_by_key: dict[str, int] = {}
         self._identities: SourceIdentities | None = None
         self._bulk_count = 0
 
@@ -162,6 +146,7 @@ class MirrorWriter:
         if not self.bulk:
             self._merge_moved_chats(chats, chat_ids)
             chat_ids = people_repo.chat_ids_by_key(conn)
+        self._chat_ids_by_key = chat_ids
         people_repo.upsert_chat_sources(conn, [
             (s.source_guid, chat_ids[s.chat_key], s.source_rowid, s.chat_identifier, s.service, s.style,
              s.display_name, s.group_id) for s in chats.sources
@@ -214,18 +199,27 @@ class MirrorWriter:
         assert self.unknown_chat_id is not None, "write_chats() first"
         params = dict(params or {})
         conn, stats = self.conn, self.stats
+        whole_source = where == "1"
         where = f"({where}) AND {source_sql.tapback_filter(tapbacks=False)}"
-        body = _BodyTexts()
+        body = BodyTexts()
         self.raw.create_function(BODY_FUNCTION, 4, body, deterministic=False)
-        conversation_sql = "NULL"
+        pre = None
         if self.bulk:
+            self._deferred_indexes += repo.drop_indexes(conn, ["conversations"])  # before _place_spans fills it
             source_sql.fill_message_chats(self.raw)
             select = source_sql.message_select(self.columns, where=where, chat_map=True)
-            self._plan_before_load(select)
-            conversation_sql = ("(SELECT mc.conversation_id FROM temp.message_conversations mc "
-                                "WHERE mc.rowid = s.source_rowid)")
-            # indexes are rebuilt by sorting: the guid index right after the copy (joins need it), the rest in finish()
-            self._deferred_indexes = repo.drop_indexes(conn, ["messages"])
+            pre = self._pre_read.result() if self._pre_read is not None and whole_source else None
+            self._pre_read = None
+            if pre is None:
+                self._plan_before_load(select)
+            else:
+                self._place_spans([(self._chat_ids_by_key[key], *span) for key, *span in pre.spans])
+                repo.load_body_texts(conn, pre.texts_json)
+                body.needs_extras.extend(pre.needs_extras)
+                body.needs_edits.extend(pre.needs_edits)
+            # indexes are rebuilt by sorting: those the next steps look up by right after the copy, the rest
+            # in finish()
+            self._deferred_indexes += repo.drop_indexes(conn, ["messages", "reactions"])
             before: dict = {}
         else:
             select = source_sql.message_select(self.columns, where=where)
@@ -234,13 +228,15 @@ class MirrorWriter:
             conn, source_select=select, params=params,
             body_text_sql=f"{BODY_FUNCTION}(s.source_rowid, s.text, s.body, s.summary_info)",
             date_sql=source_sql.apple_ms_sql, kind_sql=KIND_SQL, epoch_ms=APPLE_EPOCH_UNIX_MS,
-            unknown_chat_id=self.unknown_chat_id, upsert=not self.bulk, conversation_sql=conversation_sql,
+            unknown_chat_id=self.unknown_chat_id, upsert=not self.bulk, planned=self.bulk,
+            pre_decoded=pre is not None,
         )
         loaded = LoadedMessages()
         if self.bulk:
-            guid_index = [sql for sql in self._deferred_indexes if "ux_messages_guid" in sql]
-            repo.create_indexes(conn, guid_index)
-            self._deferred_indexes = [sql for sql in self._deferred_indexes if sql not in guid_index]
+            early = [sql for sql in self._deferred_indexes
+                     if "ux_messages_guid" in sql or "ix_messages_source_rowid" in sql]
+            repo.create_indexes(conn, early)
+            self._deferred_indexes = [sql for sql in self._deferred_indexes if sql not in early]
             stats.messages_new += self._bulk_count
         else:
             self._sync_fts(before, returned)
@@ -248,8 +244,7 @@ class MirrorWriter:
                 (loaded.updated if message_id in before else loaded.new).append((message_id, chat_id, sent_at))
         stats.messages_new += len(loaded.new)
         stats.messages_updated += len(loaded.updated)
-        self._start_body_extras(body.needs_extras)
-        self._write_edits(body.needs_edits)
+        self._start_decoding(extras=body.needs_extras, edits=body.needs_edits)
         self._place_in_conversations(loaded, before)
         if not self.bulk:  # bulk counts in finish(), once background decodes are in
             self._count_problems(loaded)
@@ -285,18 +280,29 @@ class MirrorWriter:
         repo.fts_delete(self.conn, old)
         repo.fts_insert(self.conn, new)
 
-    def _start_body_extras(self, rowids: list[int]) -> None:
+    def _start_decoding(self, *, extras: list[int], edits: list[int]) -> None:
+        """Full decodes of these source rows' blobs (extras) and summaries (edits): in the background for a
+        bulk load (applied in finish()), else before the load returns."""
+        pending = start_decoding(self._source_blobs("attributedBody", extras),
+                                 self._source_blobs("message_summary_info", edits))
+        if isinstance(pending, PendingDecodes) and self.bulk:
+            self._pending = pending
+        else:
+            self._apply_decoded(pending.result() if isinstance(pending, PendingDecodes) else pending)
+
+    def _source_blobs(self, column: str, rowids: list[int]) -> list[tuple[str, bytes]]:
+        """(guid, blob) of these source rows."""
         items: list[tuple[str, bytes]] = []
         for chunk in _chunks(rowids, 500):
             items.extend(self.raw.execute(
-                f"SELECT guid, attributedBody FROM {source_sql.SCHEMA}.message WHERE ROWID IN "
+                f"SELECT guid, {column} FROM {source_sql.SCHEMA}.message WHERE ROWID IN "
                 f"({','.join('?' * len(chunk))})", chunk,
             ).fetchall())
-        pending = start_decoding(items)
-        if isinstance(pending, list):
-            self._apply_body_extras(pending)
-        else:
-            self._pending_extras = pending
+        return items
+
+    def _apply_decoded(self, decoded: Decoded) -> None:
+        self._apply_body_extras(decoded.extras)
+        self._write_edits(decoded.edits)
 
     def _apply_body_extras(self, rows: list[tuple]) -> None:
         if not rows:
@@ -307,17 +313,19 @@ class MirrorWriter:
                                         if text is not None and guid in states and states[guid][1] is None])
         repo.set_body_extras(self.conn, rows)
 
-    def _write_edits(self, rowids: list[int]) -> None:
+    def _write_edits(self, decoded: list[tuple]) -> None:
+        """decoded: (guid, [(part, version, text, edited_at)], unsent) per source message."""
+        if not decoded:
+            return
+        ids = repo.message_states(self.conn, [guid for guid, _edits, _unsent in decoded])
         edits, unsent = [], []
-        for chunk in _chunks(rowids, 500):
-            for message_id, summary in self.raw.execute(
-                f"SELECT mm.id, s.message_summary_info FROM {source_sql.SCHEMA}.message s "
-                f"JOIN messages mm ON mm.guid = s.guid WHERE s.ROWID IN ({','.join('?' * len(chunk))})", chunk,
-            ):
-                rows, is_unsent = edit_rows(message_id, summary)
-                edits.extend(rows)
-                if is_unsent:
-                    unsent.append(message_id)
+        for guid, rows, is_unsent in decoded:
+            if guid not in ids:
+                continue
+            message_id = ids[guid][0]
+            edits.extend((message_id, *row) for row in rows)
+            if is_unsent:
+                unsent.append(message_id)
         repo.upsert_edits(self.conn, edits)
         repo.mark_unsent(self.conn, unsent)
         self.stats.edits += len(edits)
@@ -348,23 +356,33 @@ class MirrorWriter:
         """Bulk: plan every chat's conversations from the source itself, so rows land with their conversation."""
         timeline = repo.list_source_timeline(self.conn, source_select=select, date_sql=source_sql.apple_ms_sql,
                                              epoch_ms=APPLE_EPOCH_UNIX_MS, unknown_chat_id=self.unknown_chat_id)
-        self._bulk_count = len(timeline)
-        next_id = repo.next_conversation_id(self.conn)
+        self._place_spans([
+            (chat_id, *span)
+            for chat_id, group in groupby(timeline, key=itemgetter(0))
+            for span in conversation_spans([sent_at for _chat, sent_at in group], self.gap_ms)
+        ])
+
+    def _place_spans(self, spans: list[tuple[int, int, int, int]]) -> None:
+        """Bulk: create the conversations (chat_id, started_at, last_message_at, message count), numbered in
+        (chat, time) order; since each is a span of its chat's time, the copy finds a row's conversation
+        by (chat, time) in temp.planned_conversations."""
+        spans.sort()
+        first_id = repo.next_conversation_id(self.conn)
         now = now_ms()
-        rows, pairs = [], []
-        for chat_id, messages in groupby(timeline, key=lambda m: m[1]):
-            for planned in plan_conversations([(rowid, at, None) for rowid, _c, at in messages], self.gap_ms):
-                # History that was over before the first import is not "newly sealed": batch passes
-                # over it are an explicit (costed) run, not an avalanche of events.
-                historic = planned.last_message_at < now - self.gap_ms
-                rows.append((next_id, chat_id, planned.started_at, planned.last_message_at,
-                             len(planned.message_ids), "historic" if historic else "open",
-                             now if historic else None, now))
-                pairs.extend(f'"{rowid}":{next_id}' for rowid in planned.message_ids)
-                self.stats.touched_conversation_ids.add(next_id)
-                next_id += 1
-        repo.insert_conversations(self.conn, rows)
-        repo.load_message_conversations(self.conn, "{" + ",".join(pairs) + "}")
+        # History that was over before the first import is not "newly sealed": batch passes over it are an
+        # explicit (costed) run, not an avalanche of events.
+        historic_before = now - self.gap_ms
+        repo.insert_conversations(self.conn, [
+            (conversation_id, chat_id, started_at, last_at, message_count,
+             "historic" if last_at < historic_before else "open", now if last_at < historic_before else None, now)
+            for conversation_id, (chat_id, started_at, last_at, message_count) in enumerate(spans, first_id)
+        ])
+        repo.load_planned_conversations(self.conn, [
+            (chat_id, started_at, conversation_id)
+            for conversation_id, (chat_id, started_at, _last, _count) in enumerate(spans, first_id)
+        ])
+        self._bulk_count = sum(span[3] for span in spans)
+        self.stats.touched_conversation_ids.update(range(first_id, first_id + len(spans)))
 
     def _resplit(self, chat_id: int, *, from_at: int) -> None:
         """Re-run the split over a chat from the conversation holding `from_at` to its end."""
@@ -404,8 +422,20 @@ class MirrorWriter:
     # -- reactions and attachments ---------------------------------------------------------------------
 
     def load_reactions(self, *, where: str = "1", params: dict | None = None) -> list[ReactionEvent]:
-        select = source_sql.message_select(self.columns, where=f"({where}) AND {source_sql.tapback_filter(tapbacks=True)}",
-                                           with_chat=False)
+        """Fold the source tapbacks matching `where` into the reaction states; returns the states written."""
+        latest = self.read_reactions(where=where, params=params)
+        self.write_reactions(latest)
+        return latest
+
+    def read_reactions(self, *, where: str = "1", params: dict | None = None) -> list[ReactionEvent]:
+        """The latest state per reaction key among the source tapbacks matching `where` (the mirror is not
+        read: a bulk import reads them while the copy waits for its workers)."""
+        tapbacks = source_sql.tapback_filter(tapbacks=True)
+        if where == "1" and "associated_message_guid" in self.columns["message"]:
+            # the whole table: walk Messages' index of associated guids (a tapback without one is no
+            # reaction) instead of reading every message row
+            tapbacks = f"m.associated_message_guid >= '' AND {tapbacks}"
+        select = source_sql.message_select(self.columns, where=f"({where}) AND {tapbacks}", with_chat=False)
         events = []
         for rowid, guid, handle_rowid, is_from_me, date, assoc_type, assoc_guid, assoc_emoji in self.raw.execute(
             f"SELECT source_rowid, guid, handle_rowid, is_from_me, date, assoc_type, assoc_guid, assoc_emoji "
@@ -419,11 +449,20 @@ class MirrorWriter:
             )
             if event is not None:
                 events.append(event)
-        latest = latest_reactions(events)
-        if latest:
+        return latest_reactions(events)
+
+    def write_reactions(self, latest: list[ReactionEvent]) -> None:
+        """Write reaction states (from read_reactions) with the ids of the messages they target."""
+        if latest and self.bulk:  # every chat's figures are computed in finish(): no changed chats to note
+            repo.insert_reactions_by_target(self.conn, [
+                (e.target_guid, e.target_part, e.sender_key, e.sender_contact_id, 1 if e.is_from_me else 0, e.kind,
+                 e.emoji, e.source_guid, e.source_rowid, e.reacted_at, 1 if e.added else 0)
+                for e in latest
+            ])
+            self.stats.reactions += len(latest)
+        elif latest:
             ids = repo.message_states(self.conn, sorted({e.target_guid for e in latest}))
-            write = repo.insert_reactions if self.bulk else repo.upsert_reactions
-            write(self.conn, [
+            repo.upsert_reactions(self.conn, [
                 (e.target_guid, e.target_part, ids[e.target_guid][0] if e.target_guid in ids else None,
                  e.sender_key, e.sender_contact_id, 1 if e.is_from_me else 0, e.kind, e.emoji, e.source_guid,
                  e.source_rowid, e.reacted_at, 1 if e.added else 0)
@@ -431,15 +470,21 @@ class MirrorWriter:
             ])
             self.stats.reactions += len(latest)
             self.stats.changed_chat_ids.update(ids[e.target_guid][2] for e in latest if e.target_guid in ids)
-        return latest
 
     def load_attachments(self, rows, *, messages_root: str | None = None) -> None:
-        rows = list(rows)
+        self.write_attachments(self.read_attachments(rows, messages_root=messages_root))
+
+    def read_attachments(self, rows, *, messages_root: str | None = None) -> LocatedAttachments:
+        """Source attachment rows with their files looked up (the mirror is not read: a bulk import does
+        this while the copy waits for its workers)."""
+        return locate_attachments(rows, messages_root=messages_root)
+
+    def write_attachments(self, located: LocatedAttachments) -> None:
         message_ids = dict(self.raw.execute(
             "SELECT source_rowid, id FROM messages WHERE source_rowid IN (SELECT value FROM json_each(?))",
-            (_json_list({r[-1] for r in rows if r[-1] is not None}),),
-        ).fetchall()) if rows else {}
-        batch = transform_attachments(rows, message_id_by_rowid=message_ids, messages_root=messages_root)
+            (_json_list({r[2] for r in located.rows if r[2] is not None}),),
+        ).fetchall()) if located.rows else {}
+        batch = link_attachments(located, message_id_by_rowid=message_ids)
         (repo.insert_attachments if self.bulk else repo.upsert_attachments)(self.conn, batch.rows)
         self.stats.attachments += len(batch.rows)
         self.stats.missing_attachment_files += batch.missing_files
@@ -458,11 +503,13 @@ class MirrorWriter:
 
     def finish(self) -> None:
         if self.bulk:
-            if self._pending_extras is not None:
-                self._apply_body_extras(self._pending_extras.result())
-                self._pending_extras = None
-            self._count_problems(LoadedMessages())
+            # the indexes first, while the workers finish their decodes (what those write is not indexed)
             repo.create_indexes(self.conn, self._deferred_indexes)
+            self._deferred_indexes = []
+            if self._pending is not None:
+                self._apply_decoded(self._pending.result())
+                self._pending = None
+            self._count_problems(LoadedMessages())
             repo.fts_rebuild(self.conn)
             repo.refresh_chat_stats(self.conn)
         else:

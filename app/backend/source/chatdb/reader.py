@@ -8,6 +8,7 @@ importer reads hundreds of thousands of them; dict rows would double its time).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,31 @@ def open_readonly(path: Path) -> sqlite3.Connection:
             f"{path} has no {', '.join(sorted(missing))} table: it is not a Messages database.", path=str(path)
         )
     return conn
+
+
+def change_signature(path: Path) -> tuple:
+    """What changes whenever a transaction commits to this database: the main file (its stat and header,
+    whose change counter moves on each commit with a rollback journal), the WAL (its stat and header,
+    whose salts change at each reset) and the wal-index headers in -shm (whose change counter moves on
+    every WAL commit; the rest of -shm is written by readers too, so it is left out).
+
+    Equal signatures taken before two readers began and after both did mean they read the same snapshot.
+    """
+    path = Path(path).expanduser().resolve()  # as SQLite opens it: its -wal and -shm lie beside the real file
+    return (_file_state(path, 100), _file_state(Path(f"{path}-wal"), 32),
+            _file_state(Path(f"{path}-shm"), 96, with_stat=False))
+
+
+def _file_state(path: Path, header_bytes: int, *, with_stat: bool = True) -> tuple | None:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(header_bytes)
+            if not with_stat:
+                return (header,)
+            stat = os.fstat(handle.fileno())
+            return stat.st_ino, stat.st_size, stat.st_mtime_ns, header
+    except FileNotFoundError:
+        return None
 
 
 def _listable(folder: Path) -> bool:
