@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from backend.source.attributed_body import decode_body_text
 from backend.source.dates import APPLE_EPOCH_UNIX_MS, SECONDS_LIMIT
 from backend.source.tapbacks import ADD_RANGE, REMOVE_RANGE
 
@@ -30,27 +29,16 @@ MESSAGE_SOURCE_COLUMNS = {
     "is_audio": "is_audio_message", "has_attachments": "cache_has_attachments",
     "summary_info": "message_summary_info",
 }
-BODY_TEXT_FUNCTION = "chatstats_body_text"
 
 
 def attach(conn: sqlite3.Connection, path: Path) -> None:
     """ATTACH chat.db read-only (never immutable: a live database is read through its WAL)."""
     uri = f"{Path(path).expanduser().resolve().as_uri()}?mode=ro"
     conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (uri,))
-    conn.create_function(BODY_TEXT_FUNCTION, 2, body_text, deterministic=True)
 
 
 def detach(conn: sqlite3.Connection) -> None:
     conn.execute(f"DETACH DATABASE {SCHEMA}")
-
-
-def body_text(text: str | None, blob: bytes | None) -> str | None:
-    """SQL function: the `text` column, else the text decoded from attributedBody."""
-    if text:
-        return text
-    if blob:
-        return decode_body_text(blob)
-    return None
 
 
 def apple_ms_sql(expression: str) -> str:
