@@ -173,3 +173,27 @@ def test_fts_quotes_the_users_words(corpus):
     operators = service.hybrid_search(engine, 'Lisbon" AND NOT (', mode="fts", limit=50)
     assert operators and all(any(w in (m["text"] or "").lower() for w in ("lisbon", "and", "not")
                                  for m in r["messages"]) for r in operators)
+
+
+def test_a_filtered_vector_search_covers_a_small_chat_however_far_its_chunks_rank_overall(corpus):
+    engine, topics, _ = corpus
+    model = get_settings().embedding_model
+    with engine.connect() as conn:
+        chat_id, chunks = conn.exec_driver_sql(
+            "SELECT v.chat_id, count(*) FROM embeddings e JOIN conversations v ON v.id = e.ref_id "
+            "WHERE e.kind = 'chunk' GROUP BY v.chat_id ORDER BY count(*) LIMIT 1").one()
+    unfiltered = {key: None for key in ("chat_id", "contact_id", "since", "until", "chat_ids")}
+    # a query whose 10 nearest chunks overall (what a search filtering afterwards would look through) all
+    # lie in other chats
+    query = next((q for t in topics for q in (t["title"], *t["keywords"])
+                  if chat_id not in {hit["chat_id"] for hit in _chunk_chats(
+                      engine, service.vector_ranking(engine, q, unfiltered, model=model, limit=10))}), None)
+    assert query is not None
+    found = service.vector_ranking(engine, query, {**unfiltered, "chat_id": chat_id}, model=model, limit=2)
+    assert len(found) == min(2, chunks) and {hit["chat_id"] for hit in _chunk_chats(engine, found)} == {chat_id}
+
+
+def _chunk_chats(engine, hits: list[dict]) -> list[dict]:
+    with engine.connect() as conn:
+        return [{"chat_id": conn.exec_driver_sql("SELECT chat_id FROM conversations WHERE id = ?",
+                                                 (hit["ref_id"],)).scalar_one()} for hit in hits]

@@ -204,6 +204,22 @@ def delete_orphan_analysis_embeddings(conn: Connection, *, model: str) -> int:
     """, {"model": model})
 
 
+def list_chunk_embedding_ids(conn: Connection, *, model: str, filters: dict[str, Any]) -> list[int]:
+    """Ids of the chunk vectors of `model` whose conversation can hold messages passing the filters (chat,
+    chats, a contact's chats, a time range overlapping the conversation): the scope of a filtered vector
+    search, applied inside the index scan so a small chat is searched as thoroughly as a large one."""
+    return [row[0] for row in conn.exec_driver_sql("""
+        SELECT e.id FROM embeddings e JOIN conversations v ON v.id = e.ref_id
+        WHERE e.kind = 'chunk' AND e.model = :model
+          AND (:chat_id IS NULL OR v.chat_id = :chat_id)
+          AND (:chat_ids IS NULL OR v.chat_id IN (SELECT value FROM json_each(:chat_ids)))
+          AND (:contact_id IS NULL OR v.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id))
+          AND (:since IS NULL OR v.last_message_at >= :since)
+          AND (:until IS NULL OR v.started_at < :until)
+    """, {"model": model, **{key: filters.get(key) for key in ("chat_id", "chat_ids", "contact_id", "since",
+                                                                "until")}}).all()]
+
+
 def list_analysis_embedding_ids(conn: Connection, *, model: str, chat_ids: list[int] | None,
                                 conversation_ids: list[int] | None, since: int | None) -> list[int]:
     """Ids of the analysis vectors of `model` within a scope (chats, conversations: NULL means all; `since`:

@@ -134,9 +134,14 @@ def vector_ranking(engine: Engine, q: str, filters: dict[str, Any], *, model: st
     loaded = _index_cache.get(engine, model=model)
     if loaded.count == 0:
         return []
+    among = None
+    if any(v is not None for v in filters.values()):  # searched inside the scope, not filtered afterwards
+        with session_scope(engine) as conn:
+            among = np.asarray(repo.list_chunk_embedding_ids(conn, model=model, filters=filters), dtype=np.int64)
+        if not len(among):
+            return []
     (query,) = embed(model=model, texts=[q], purpose="search.query", engine=engine)
-    wide = limit * 5 if any(v is not None for v in filters.values()) else limit
-    hits = loaded.search(np.asarray(query, dtype=np.float32), wide)
+    hits = loaded.search(np.asarray(query, dtype=np.float32), limit, among=among)
     with session_scope(engine) as conn:
         chunks = repo.list_chunks_with_members(conn, chunk_ids=[chunk_id for chunk_id, _ in hits], filters=filters)
     out = []
