@@ -121,8 +121,24 @@ def test_a_rebuilt_source_is_reconciled_by_guid_with_a_warning(live_sync, import
     assert len(mirrored) == before + len(new_guids - mirrored) or len(mirrored) >= before
     with LiveSourceWriter(imported / "chat.db", seed=7) as writer:
         guid = writer.write_message(text="after the rebuild")
-    assert live_sync.run_pass().new_messages == 1
+    after = live_sync.run_pass()
+    assert (after.new_messages, after.updated_messages, after.reconciled) == (1, 0, False)  # settled: no churn
     assert _mirror().execute("SELECT text FROM messages WHERE guid = ?", (guid,)).fetchone()[0] == "after the rebuild"
+
+
+def test_deleting_the_newest_message_is_a_deletion_not_a_rebuilt_source(live_sync, imported, caplog):
+    with LiveSourceWriter(imported / "chat.db", seed=3) as writer:
+        newest = writer.write_message(text="sent by mistake")
+        assert live_sync.run_pass().new_messages == 1
+        writer.delete_message(newest)  # max(ROWID) goes down; AUTOINCREMENT's sequence does not
+        result = live_sync.run_pass()
+        assert not result.reconciled and "rebuilt" not in caplog.text
+        assert _mirror().execute("SELECT deleted_at IS NOT NULL FROM messages WHERE guid = ?",
+                                 (newest,)).fetchone()[0] == 1
+        guid = writer.write_message(text="the right one")
+    after = live_sync.run_pass()
+    assert (after.new_messages, after.updated_messages, after.reconciled) == (1, 0, False)
+    assert _mirror().execute("SELECT text FROM messages WHERE guid = ?", (guid,)).fetchone()[0] == "the right one"
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

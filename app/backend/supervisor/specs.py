@@ -34,7 +34,8 @@ class Supervised:
 
 
 def celery_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "backend.worker.celery_app", *args]
+    """`-q`: no start-up banners (the supervisor logs what starts; errors still reach stderr)."""
+    return [sys.executable, "-m", "celery", "-A", "backend.worker.celery_app", "-q", *args]
 
 
 def worker_argv(*, pool: str, concurrency: int, worker_queues: tuple[str, ...], nodename: str) -> list[str]:

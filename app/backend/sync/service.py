@@ -102,11 +102,11 @@ class LiveSync:
             with session_scope(self.engine) as conn:
                 cursor = repo.get_sync_state(conn, CURSOR_KEY) or 0
                 deleted_cursor = repo.get_sync_state(conn, DELETED_CURSOR_KEY) or 0
-            max_rowid = reader.max_message_rowid()
-            reconcile = max_rowid < cursor
+            high_water = reader.message_rowid_high_water()
+            reconcile = high_water < cursor  # deleting the newest messages lowers max(ROWID), not this
             if reconcile:
-                log.warning("source max ROWID %d is below the cursor %d: the database was rebuilt; "
-                            "reconciling by guid", max_rowid, cursor)
+                log.warning("source ROWIDs end at %d, below the cursor %d: the database was rebuilt; "
+                            "reconciling by guid", high_water, cursor)
                 self._unplaced_since.clear()
             after = 0 if reconcile else cursor
             new_unplaced = self._unplaced_rowids(reader, after)
@@ -154,7 +154,8 @@ class LiveSync:
                     names_after = people_repo.contact_names(conn)
                     events += [ContactUpdated(cid) for cid, name in names_after.items()
                                if names_before.get(cid) != name]
-                new_cursor = self._next_cursor(max_rowid, new_unplaced)
+                # a rebuilt database is whole: its rows without a chat are old ones, not half-written new ones
+                new_cursor = max_rowid if reconcile else self._next_cursor(max_rowid, new_unplaced)
                 if reconcile:
                     events.append(SourceReconciled(cursor, new_cursor))
                 repo.set_sync_state(conn, CURSOR_KEY, new_cursor)

@@ -22,6 +22,8 @@ from backend.sync.service import LiveSync
 
 log = logging.getLogger(__name__)
 
+NOTABLE_PASS_MESSAGES = 100
+
 COALESCE_S = 0.002  # let the rest of a commit's file events land before reading
 
 
@@ -146,5 +148,7 @@ class SourceWatcher:
             return
         self._signature = signature
         if result.new_messages or result.updated_messages:
-            log.info("synced %d new, %d changed messages in %.1f ms", result.new_messages,
-                     result.updated_messages, result.seconds * 1000)
+            # a pass per arriving message is routine (DEBUG); a catch-up or a slow pass is worth a line
+            notable = result.new_messages + result.updated_messages >= NOTABLE_PASS_MESSAGES or result.seconds >= 1.0
+            log.log(logging.INFO if notable else logging.DEBUG, "synced %d new, %d changed messages in %.1f ms",
+                    result.new_messages, result.updated_messages, result.seconds * 1000)

@@ -170,6 +170,16 @@ class ChatDbReader:
     def max_message_rowid(self) -> int:
         return self.conn.execute("SELECT coalesce(max(ROWID), 0) FROM message").fetchone()[0]
 
+    def message_rowid_high_water(self) -> int:
+        """The highest ROWID the message table ever gave out: AUTOINCREMENT's sequence survives deleting the
+        newest rows (max(ROWID) does not); only a rebuilt database starts it lower."""
+        highest = self.max_message_rowid()
+        try:
+            row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'message'").fetchone()
+        except sqlite3.OperationalError:  # no AUTOINCREMENT table in this schema
+            return highest
+        return max(highest, row[0] if row and row[0] is not None else 0)
+
     def count_messages(self) -> int:
         return self.conn.execute("SELECT count(*) FROM message").fetchone()[0]
 
