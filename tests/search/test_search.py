@@ -168,7 +168,9 @@ def test_api_and_cli(corpus):
 
 def test_fts_quotes_the_users_words(corpus):
     engine, _, _ = corpus
-    assert service.fts_expression('cake" OR NEAR(x') == '"cake" OR "or" OR "near"'
+    assert service.fts_expression('cake" OR NEAR(x') == '"cake" OR "near"'  # "or" is a stopword: dropped
+    assert service.fts_expression("see you at the lake") == '"see" OR "lake"'
+    assert service.fts_expression("what about you") == '"what" OR "about" OR "you"'  # stopwords alone: kept
     assert service.hybrid_search(engine, '"*) ( :', mode="fts") == []
     operators = service.hybrid_search(engine, 'Lisbon" AND NOT (', mode="fts", limit=50)
     assert operators and all(any(w in (m["text"] or "").lower() for w in ("lisbon", "and", "not")

@@ -15,13 +15,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from backend.search import service as search_service
+from backend.search.words import STOPWORDS
 
-STOPWORDS = frozenset("""
-a about after again all am an and any are as at be been before but by can could did do does doing for from
-had has have he her him his how i if in into is it its me my no not of on or our she so than that the their
-them then there they this to too up us was we were what when where which who whom why will with would you
-your yours said say tell told ever get got just about anything something
-""".split())
 MIN_PREFIX = 4  # words this long also match longer forms ("concert" -> "concerts")
 MODES = ("hybrid", "fts", "vector")
 

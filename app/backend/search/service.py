@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -16,6 +15,7 @@ from backend.db.session import run_write, session_scope
 from backend.llm import embed
 from backend.search import analyses, repo
 from backend.search.chunks import chunk_conversations
+from backend.search.words import content_words, query_words
 from backend.vectors import index as vector_index
 from backend.vectors import repo as vectors_repo
 
@@ -105,16 +105,14 @@ def embed_pending(engine: Engine, *, model: str | None = None, limit: int = PEND
 
 # ---- search -------------------------------------------------------------------------------------------
 
-def query_words(q: str) -> list[str]:
-    return [w for w in re.findall(r"\w+", q.lower()) if len(w) > 1]
-
-
 def fts_expression(q: str) -> str | None:
-    """The user's words as an FTS5 expression: each word quoted (no operators), any may match."""
-    words = query_words(q)
+    """The user's content words as an FTS5 expression: each word quoted (no operators), any may match.
+    Stopwords are left out (one like "you" matches most messages and makes every query slow to rank)
+    unless the query has nothing else."""
+    words = content_words(q)
     if not words:
         return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 def fts_ranking(engine: Engine, q: str, filters: dict[str, Any], *, limit: int = 500,
