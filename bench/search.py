@@ -10,9 +10,8 @@ planted topics (title, keywords together and each keyword -> the conversations h
     .venv/bin/python bench/search.py --messages 300000      # the full figure (slow: embeds everything)
     .venv/bin/python bench/search.py --profile vector       # where one mode's time goes (cProfile, stderr)
 
-Queries run back to back, so the gateway's request-rate limit on the embedding provider (600/min unless
-llm.limits gives it its own default) paces every query embedding to ~100 ms. To time search itself:
-    CHATSTATS_LLM_PROVIDER_LIMITS='{"chatstats-embed": {"requests_per_minute": 0}}' .venv/bin/python bench/search.py
+Queries run back to back; the local embedding provider has no request-rate limit (llm.limits), so the
+figures time search itself.
 """
 
 from __future__ import annotations
