@@ -5,16 +5,11 @@ from __future__ import annotations
 import time
 
 from tests.analysis.helpers import busiest_conversation, db, plant_message
+from tests.waiting import wait_until
 
 
-def _wait(predicate, timeout: float = 40.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(predicate, timeout: float = 40.0, what: str = "condition"):  # noqa: ANN001, ANN202
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 
 def test_ready_conversation_runs_every_batch_pass_once_through_llm_and_persist(

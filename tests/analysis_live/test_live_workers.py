@@ -16,20 +16,15 @@ from backend.db.engine import get_engine
 from backend.events.bus import redis_client, relay_pending
 from backend.source.demo.live import LiveSourceWriter
 from tests.analysis.helpers import db
+from tests.waiting import wait_until
 
 DEBOUNCE_S = 0.5
 LIVE_PASSES = ("basic_live", "commitments_live")
 PROMPTS = {"basic_live": "convo-all-v1", "commitments_live": "commitment-extraction-v1"}
 
 
-def _wait(predicate, timeout: float = 40.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(predicate, timeout: float = 40.0, what: str = "condition"):  # noqa: ANN001, ANN202
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.05)
 
 
 def _states(conversation_id: int) -> dict[str, dict]:

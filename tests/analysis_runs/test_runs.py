@@ -19,19 +19,14 @@ from backend.api.app import create_app
 from backend.config import get_settings, reset_settings_cache
 from backend.db.engine import get_engine
 from tests.analysis.helpers import db
+from tests.waiting import wait_until
 
 TOKEN = "test-token-runs-0123456789"
 PROGRESS = "analysis.run_progress"
 
 
-def _wait(predicate, timeout: float = 40.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(predicate, timeout: float = 40.0, what: str = "condition"):  # noqa: ANN001, ANN202
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 
 def _chat_with_conversations(count: int = 3) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from backend.db.clock import now_ms
 from backend.db.engine import get_engine
 from backend.events.bus import STREAM, redis_client, relay_pending
 from backend.source.demo.live import LiveSourceWriter
+from tests.waiting import wait_until
 
 GAP_MS = 90 * 60_000
 
@@ -23,14 +24,8 @@ def _db() -> sqlite3.Connection:
     return conn
 
 
-def _wait(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(predicate, timeout: float = 30.0, what: str = "condition"):  # noqa: ANN001, ANN202
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.05)
 
 
 def _jobs(conversation_id: int, pass_name: str = "conversation_stats") -> list[sqlite3.Row]:

@@ -4,7 +4,6 @@ kept by content hash, dropped when gone, and ranked by meaning for the `analyses
 from __future__ import annotations
 
 import sqlite3
-import time
 
 from backend.config import get_settings
 from backend.db.engine import get_engine
@@ -19,6 +18,7 @@ from backend.vectors import index as vindex
 from backend.vectors.repo import ANALYSIS
 from backend.worker import queues
 from backend.worker.celery_app import app
+from tests.waiting import wait_until
 
 HIKING = ("They planned a weekend hike in the mountains and who brings the tent.", ["hiking", "camping gear"],
           ["Yosemite"])
@@ -63,14 +63,8 @@ def _vectors() -> list[sqlite3.Row]:
                             WHERE kind = 'analysis' ORDER BY ref_id""").fetchall()
 
 
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(predicate, timeout: float = 60.0, what: str = "condition"):  # noqa: ANN001, ANN202
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 
 def test_the_handler_and_task_are_registered():

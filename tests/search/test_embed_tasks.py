@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 
 from backend.config import get_settings
 from backend.db.clock import now_ms
@@ -14,6 +13,7 @@ from backend.search import service
 from backend.source.demo.live import LiveSourceWriter
 from backend.worker import queues
 from backend.worker.celery_app import TASK_MODULES, app
+from tests.waiting import wait_until
 
 GAP_MS = 90 * 60_000
 NEEDLE = "the submarine sandwich at the harbour deli was enormous"
@@ -25,14 +25,8 @@ def _db() -> sqlite3.Connection:
     return conn
 
 
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(predicate, timeout: float = 60.0, what: str = "condition"):  # noqa: ANN001, ANN202
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 
 def _chunks(conversation_id: int) -> list[sqlite3.Row]:
