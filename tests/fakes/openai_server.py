@@ -303,6 +303,10 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         # Keep-alive, as real providers: a client reuses its connections (a new TCP connection per request would
         # cost the client more CPU than the request itself). Streams and hangs close theirs.
         protocol_version = "HTTP/1.1"
+        # A reply leaves in one segment, as from a real server: headers and body written unbuffered went out as
+        # two small sends, and Nagle held the second until the client's delayed ACK (40 ms on every call).
+        wbufsize = 1 << 16
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
             pass
