@@ -7,8 +7,9 @@
     - `gateway_greenlets`: one process, gevent-patched, `--in-flight` greenlets calling the gateway.
     - `gateway_threads`: the same with a thread pool.
     - `celery_call_llm`: the real `llm.call_llm` task (reads the job and conversation, renders the prompt,
-      calls, sends `analysis.persist_result`) on a real `celery worker -P gevent -c <in-flight>` over a
-      private Redis; timed from the first send until the gateway logged N successful calls.
+      calls, sends `analysis.persist_result`) on a real worker-io (`celery worker -P gevent -c <in-flight>`
+      with the flags `chatstats up` gives it) over a private Redis; timed from the first send until the
+      gateway logged N successful calls.
 (b) `persist_result`: the single writer's stage two for N prepared payloads (jobs of demo conversations,
     fake-model data), results/s. Target >= 1000/s.
 
@@ -205,14 +206,14 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider) -> dict[str
         from backend.config import reset_settings_cache
 
         reset_settings_cache()
+        from backend.supervisor.specs import io_worker_argv
         from backend.worker.celery_app import create_celery
 
         app = create_celery()
         log = open(tmp / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "backend.worker.celery_app", "worker", "-P", "gevent", "-c",
-             str(args.in_flight), "-Q", "llm", "-n", "bench@%h", "--without-heartbeat", "--without-mingle",
-             "--without-gossip", "-l", "warning"], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(  # worker-io as `chatstats up` starts it, on the llm queue alone
+            io_worker_argv(concurrency=args.in_flight, worker_queues=("llm",), nodename="bench@%h"),
+            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
         db = sqlite3.connect(data / "central.db", timeout=30)
 
         def ok_calls() -> int:

@@ -18,7 +18,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,24 +27,20 @@ import psutil
 import pytest
 from celery import Celery
 
-from backend.worker import queues
+from backend.supervisor import specs
 from backend.worker.redis_server import RedisServer, start_redis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
-WORKER_ARGS: dict[str, list[str]] = {
-    "io": ["-P", "gevent", "-c", "20", "-Q", ",".join(queues.IO_QUEUES), "-n", "io@%h"],
-    "db": ["-P", "prefork", "-c", "1", "-Q", ",".join(queues.DB_QUEUES), "-n", "db@%h"],
-}
-COMMON_ARGS = ["--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "warning"]
+IO_TEST_CONCURRENCY = 20
 
 
 def worker_command(name: str, includes: tuple[str, ...] = ()) -> list[str]:
-    """The command line of one worker, as production runs it (plus test-only --include modules)."""
-    command = [sys.executable, "-m", "celery", "-A", "backend.worker.celery_app", "worker", *WORKER_ARGS[name],
-               *COMMON_ARGS]
+    """The command line of one worker, as production runs it (worker-io with fewer greenlets), plus test-only
+    --include modules."""
+    command = specs.io_worker_argv(concurrency=IO_TEST_CONCURRENCY) if name == "io" else specs.db_worker_argv()
     if includes:
         command += ["--include", ",".join(includes)]
     return command

@@ -1,7 +1,8 @@
 """Tasks that exist only for the worker tests (the workers load them with --include).
 
 Each records its runs in files or a SQLite file of the test's own (paths come as arguments), so the
-test can count runs across processes. Names start with "sample.": they route to the db queue.
+test can count runs across processes. Names start with "sample.": they route to the db queue; "llm.sample_"
+ones go to worker-io.
 """
 
 from __future__ import annotations
@@ -59,3 +60,12 @@ def slow_upsert(db_path: str, key: str, gate_path: str) -> None:
         time.sleep(0.02)
     with closing(sqlite3.connect(db_path, isolation_level=None, timeout=10)) as conn:
         conn.execute("INSERT OR IGNORE INTO effects (key, pid) VALUES (?, ?)", (key, os.getpid()))
+
+
+@app.task(name="llm.sample_nap", **FAST)
+def nap(stamps_file: str, seconds: float) -> None:
+    """Sleeps (worker-io's greenlet yields), then appends "started ended" (epoch seconds) to `stamps_file`."""
+    started = time.time()
+    time.sleep(seconds)
+    with open(stamps_file, "a") as out:
+        out.write(f"{started} {time.time()}\n")

@@ -17,6 +17,12 @@ log = logging.getLogger(__name__)
 
 IO_NODE = "io@%h"
 DB_NODE = "db@%h"
+IO_CONCURRENCY = 50
+# Tasks are acknowledged late (task_acks_late), and a worker fetches only while fewer than concurrency x
+# multiplier messages are unacknowledged. At 1 the window is full whenever every greenlet is busy, and kombu's
+# Redis poller then sleeps out its poll timeout before it fetches again: a gevent worker at -c 100 ran 35
+# tasks/s of 0.3 s sleeps (the LLM calls of bench/analysis.py: 43/s) instead of ~300. At 8 it keeps fetching.
+IO_PREFETCH_MULTIPLIER = 8
 SOCKET_PATH_MAX = 100  # unix socket paths are limited to ~104 bytes (macOS) / 108 (Linux)
 
 
@@ -38,9 +44,23 @@ def celery_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "backend.worker.celery_app", "-q", *args]
 
 
-def worker_argv(*, pool: str, concurrency: int, worker_queues: tuple[str, ...], nodename: str) -> list[str]:
+def worker_argv(*, pool: str, concurrency: int, worker_queues: tuple[str, ...], nodename: str,
+                prefetch_multiplier: int = 1) -> list[str]:
     return celery_argv("worker", "-P", pool, "-c", str(concurrency), "-Q", ",".join(worker_queues), "-n", nodename,
-                       "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "warning")
+                       "--prefetch-multiplier", str(prefetch_multiplier), "--without-heartbeat", "--without-mingle",
+                       "--without-gossip", "-l", "warning")
+
+
+def io_worker_argv(*, concurrency: int = IO_CONCURRENCY, worker_queues: tuple[str, ...] = queues.IO_QUEUES,
+                   nodename: str = IO_NODE) -> list[str]:
+    """worker-io: gevent, network-bound queues."""
+    return worker_argv(pool="gevent", concurrency=concurrency, worker_queues=worker_queues, nodename=nodename,
+                       prefetch_multiplier=IO_PREFETCH_MULTIPLIER)
+
+
+def db_worker_argv(*, nodename: str = DB_NODE) -> list[str]:
+    """worker-db: the single writer (prefork, one process)."""
+    return worker_argv(pool="prefork", concurrency=1, worker_queues=queues.DB_QUEUES, nodename=nodename)
 
 
 def redis_socket_path(data_dir: Path) -> Path:
@@ -96,14 +116,8 @@ def supervised_children(data_dir: Path, *, redis: Supervised | None, pinger: Cel
     children = [redis] if redis is not None else []
     children.append(Supervised(ChildSpec("api", [sys.executable, "-m", "backend.cli.main", "serve"],
                                          on_line=_api_line), check=_api_check))
-    children.append(Supervised(
-        ChildSpec("worker-io", worker_argv(pool="gevent", concurrency=50, worker_queues=queues.IO_QUEUES,
-                                           nodename=IO_NODE)),
-        check=_worker_check(pinger, IO_NODE)))
-    children.append(Supervised(
-        ChildSpec("worker-db", worker_argv(pool="prefork", concurrency=1, worker_queues=queues.DB_QUEUES,
-                                           nodename=DB_NODE)),
-        check=_worker_check(pinger, DB_NODE)))
+    children.append(Supervised(ChildSpec("worker-io", io_worker_argv()), check=_worker_check(pinger, IO_NODE)))
+    children.append(Supervised(ChildSpec("worker-db", db_worker_argv()), check=_worker_check(pinger, DB_NODE)))
     children.append(Supervised(
         ChildSpec("beat", celery_argv("beat", "-s", str(data_dir / "celerybeat-schedule"), "-l", "warning")),
         check=lambda child: child.running(), last=True))
