@@ -7,6 +7,8 @@ import sqlite3
 from itertools import count
 from pathlib import Path
 
+import pytest
+
 from backend.config import get_settings, reset_settings_cache
 from backend.conversations.split import plan_conversations
 from backend.db.engine import dispose_engines
@@ -40,19 +42,23 @@ def _mirror_rows(data_dir: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-def test_the_source_read_in_workers_gives_the_same_mirror_as_the_import_reading_it(demo_source, tmp_path, monkeypatch):
+@pytest.mark.parametrize("plan_in_workers", [True, False], ids=["texts-and-plan-in-workers", "texts-in-a-worker"])
+def test_the_source_read_in_workers_gives_the_same_mirror_as_the_import_reading_it(demo_source, tmp_path, monkeypatch,
+                                                                                   plan_in_workers):
     taken = []
     result = decode_pool.PendingPreRead.result
     monkeypatch.setattr(decode_pool.PendingPreRead, "result", lambda self: taken.append(result(self)) or taken[-1])
 
+    monkeypatch.setattr(importer.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(importer, "PRE_READ_THRESHOLD", 0)
-    monkeypatch.setattr(importer, "PRE_READ_MIN_CPUS", 1)
+    monkeypatch.setattr(importer, "PLAN_IN_WORKERS_MIN_CPUS", 2 if plan_in_workers else 3)
     workers = _import_into(monkeypatch, tmp_path / "workers", demo_source)
     monkeypatch.setattr(importer, "PRE_READ_THRESHOLD", 10**9)
     in_copy = _import_into(monkeypatch, tmp_path / "copy", demo_source)
 
     assert len(taken) == 1 and taken[0] is not None  # the first import did use the workers' texts
-    assert taken[0].needs_extras and taken[0].needs_edits and taken[0].spans
+    assert taken[0].needs_extras and taken[0].needs_edits
+    assert bool(taken[0].spans) is plan_in_workers
     assert workers.written == in_copy.written and workers.counts == in_copy.counts
     with_workers, without = _mirror_rows(tmp_path / "workers"), _mirror_rows(tmp_path / "copy")
     for table, rows in without.items():
@@ -68,8 +74,8 @@ def test_a_source_that_changes_while_workers_read_it_is_decoded_by_the_copy(demo
                                                                              caplog):
     ticks = count()
     monkeypatch.setattr(decode_pool, "change_signature", lambda path: next(ticks))  # a commit between any two looks
+    monkeypatch.setattr(importer.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(importer, "PRE_READ_THRESHOLD", 0)
-    monkeypatch.setattr(importer, "PRE_READ_MIN_CPUS", 1)
     with caplog.at_level(logging.INFO, logger="backend.mirror.decode_pool"):
         changed = _import_into(monkeypatch, tmp_path / "changed", demo_source)
     assert "the source changed while it was read" in caplog.text

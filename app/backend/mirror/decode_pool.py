@@ -104,12 +104,12 @@ Span = tuple[str, int, int, int]  # chat key, started_at, last_message_at, messa
 class PreRead:
     """A source snapshot's rows as the copy needs them: {source ROWID: text} as a JSON object (parsed in C
     by the copy; `BodyTexts` gave them), the rows needing extras and edits, and each chat's
-    conversations (by chat key) as the split function cuts them."""
+    conversations (by chat key) as the split function cuts them (None: not planned here)."""
 
     texts_json: str
     needs_extras: list[int]
     needs_edits: list[int]
-    spans: list[Span]
+    spans: list[Span] | None
 
 
 def _attached(path: str) -> sqlite3.Connection:
@@ -155,8 +155,11 @@ def plan_spans(path: str, columns: dict[str, set[str]], chat_keys: dict[int, str
 
 
 class PendingPreRead:
-    """`plan_spans` and `decode_texts` over a whole source in worker processes, started before the
-    importer's own snapshot of the source, while it writes people and chats.
+    """`decode_texts` (and with `plan`, `plan_spans`) over a whole source in worker processes, started
+    before the importer's own snapshot of the source, while it writes people and chats.
+
+    With cores to spare both run in workers (two); on two cores one worker decodes the texts while the
+    importer plans the conversations itself, so that each core has about half of the work.
 
     The workers read the source in snapshots of their own; `result()` hands their work over only when
     the source's change signature is what it was before any of those snapshots began (nothing
@@ -165,11 +168,12 @@ class PendingPreRead:
     """
 
     def __init__(self, path: Path, columns: dict[str, set[str]], *, max_rowid: int, chat_keys: dict[int, str],
-                 gap_ms: int) -> None:
+                 gap_ms: int, plan: bool = True) -> None:
         self._path = Path(path)
         self._signature = change_signature(self._path)  # before any snapshot of this import
-        self._pool = _pool(max(1, min(2, os.cpu_count() or 2)))  # the importer mostly waits for these
-        self._spans = self._pool.submit(plan_spans, str(self._path), columns, chat_keys, gap_ms)
+        self._pool = _pool(2 if plan else 1)  # planning here too: the importer mostly waits for these
+        self.plans = plan
+        self._spans = self._pool.submit(plan_spans, str(self._path), columns, chat_keys, gap_ms) if plan else None
         step = max_rowid // PRE_READ_CHUNKS + 1
         lows = list(range(0, max_rowid, step)) or [0]
         highs = lows[1:] + [2**63 - 1]  # the last chunk is open: rows added since max_rowid was read
@@ -180,7 +184,7 @@ class PendingPreRead:
     def result(self) -> PreRead | None:
         """Call once the importer's own snapshot of the source has begun."""
         try:
-            spans = self._spans.result()
+            spans = self._spans.result() if self._spans is not None else None
             parts = [future.result() for future in self._texts]
         except Exception:  # noqa: BLE001 - the importer can always read the source itself
             log.warning("reading the source in worker processes failed; the import reads it itself", exc_info=True)

@@ -37,11 +37,12 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 SHADOW_SUFFIX = ".importing"
-# From this many messages, on a machine with this many cores, a first import reads the source in
-# worker processes too (texts and conversations) while it writes people and chats. It costs more CPU
-# in all than reading in the copy, so it pays only with cores to spare: on 2 cores it was slower.
+# From this many messages, a first import on a machine with more than one core decodes the texts of the
+# source in a worker process while it writes people and chats and plans the conversations; from
+# PLAN_IN_WORKERS_MIN_CPUS cores the conversations are planned in a worker too (on 2 cores that was slower:
+# the importer only waited).
 PRE_READ_THRESHOLD = 20_000
-PRE_READ_MIN_CPUS = 4
+PLAN_IN_WORKERS_MIN_CPUS = 4
 
 
 @dataclass(slots=True)
@@ -206,9 +207,11 @@ def _import_into_shadow(settings: Settings, reader, people, chats, total, progre
         stale.unlink(missing_ok=True)
     dispose_engines()
     pre_read = None  # started before this import's snapshot of the source: see PendingPreRead
-    if total >= PRE_READ_THRESHOLD and (os.cpu_count() or 1) >= PRE_READ_MIN_CPUS:
+    cpus = os.cpu_count() or 1
+    if total >= PRE_READ_THRESHOLD and cpus > 1:
         pre_read = PendingPreRead(reader.path, reader.columns, max_rowid=reader.max_message_rowid(),
-                                  chat_keys=chats.key_by_rowid, gap_ms=settings.conversation_gap_ms)
+                                  chat_keys=chats.key_by_rowid, gap_ms=settings.conversation_gap_ms,
+                                  plan=cpus >= PLAN_IN_WORKERS_MIN_CPUS)
     _copy_database(target, shadow)  # keeps settings and anything else already in central.db
     engine = create_db_engine(shadow)
     try:

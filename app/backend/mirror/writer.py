@@ -4,24 +4,21 @@
 ATTACHed as `src` (source/chatdb/sql.py). Messages are copied by one INSERT ... SELECT; Python
 decodes only blobs that carry more than text, edit histories and tapbacks. On an empty mirror
 (`bulk=True`) the indexes are rebuilt after the copy and conversations are planned for every chat at
-once, and a first import may hand over the texts and conversation spans its workers read from the
-same snapshot (decode_pool.PendingPreRead); otherwise rows are upserted by guid and the chats that
-changed are re-split. All use the same SQL, the same text rule (messages.BodyTexts) and the same
-split function, so they give the same mirror.
+once before it, and a first import may hand over the texts (and conversation spans) its workers read
+from the same snapshot (decode_pool.PendingPreRead); otherwise rows are upserted by guid and the chats
+that changed are re-split (conversation_placement.py). All use the same SQL, the same text rule
+(messages.BodyTexts) and the same split function, so they give the same mirror.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import itemgetter
 
 from sqlalchemy import Connection
 
-from backend.conversations.split import conversation_spans, plan_conversations
-from backend.db.clock import now_ms
 from backend.mirror import people_repo, repo
+from backend.mirror.conversation_placement import ConversationPlacement
 from backend.mirror.attachments import LocatedAttachments, link_attachments, locate_attachments
 from backend.mirror.decode_pool import Decoded, PendingDecodes, PendingPreRead, start_decoding
 from backend.mirror.chats import Chats, unknown_chat
@@ -100,6 +97,7 @@ class MirrorWriter:
         self._chat_ids_by_key: dict[str, int] = {}
         self._identities: SourceIdentities | None = None
         self._bulk_count = 0
+        self._placement = ConversationPlacement(conn, gap_ms=gap_ms, touched=self.stats.touched_conversation_ids)
 
     def snapshot_source_cursor(self) -> int:
         """The source's max ROWID in this transaction's snapshot of it (what this write will have seen)."""
@@ -154,8 +152,7 @@ class MirrorWriter:
         people_repo.ensure_participants(conn, [
             (chat_ids[c.key], contact_ids[k]) for c in chats.chats.values() for k in c.participant_keys
         ])
-        for merged in self._take_changed_chats():
-            self._resplit(merged, from_at=0)
+        self._placement.resplit_chats({merged: 0 for merged in self._take_changed_chats()})
         self.use_identities(SourceIdentities(
             contact_by_handle_rowid=self.contact_by_handle_rowid,
             unknown_chat_id=chat_ids[unknown_chat().key],
@@ -205,15 +202,20 @@ class MirrorWriter:
         self.raw.create_function(BODY_FUNCTION, 4, body, deterministic=False)
         pre = None
         if self.bulk:
-            self._deferred_indexes += repo.drop_indexes(conn, ["conversations"])  # before _place_spans fills it
+            self._deferred_indexes += repo.drop_indexes(conn, ["conversations"])  # before planning fills it
             source_sql.fill_message_chats(self.raw)
             select = source_sql.message_select(self.columns, where=where, chat_map=True)
-            pre = self._pre_read.result() if self._pre_read is not None and whole_source else None
-            self._pre_read = None
-            if pre is None:
-                self._plan_before_load(select)
-            else:
-                self._place_spans([(self._chat_ids_by_key[key], *span) for key, *span in pre.spans])
+            pending, self._pre_read = (self._pre_read if whole_source else None), None
+            planned_here = pending is None or not pending.plans
+            if planned_here:  # while the workers decode
+                self._bulk_count = self._placement.plan_from_source(select, unknown_chat_id=self.unknown_chat_id)
+            pre = pending.result() if pending is not None else None
+            if pre is not None and pre.spans is not None:
+                self._bulk_count = self._placement.place_spans(
+                    [(self._chat_ids_by_key[key], *span) for key, *span in pre.spans])
+            elif not planned_here:  # the workers' reading was not usable
+                self._bulk_count = self._placement.plan_from_source(select, unknown_chat_id=self.unknown_chat_id)
+            if pre is not None:
                 repo.load_body_texts(conn, pre.texts_json)
                 body.needs_extras.extend(pre.needs_extras)
                 body.needs_edits.extend(pre.needs_edits)
@@ -348,76 +350,8 @@ class MirrorWriter:
             previous = before.get(message_id)
             if previous is not None and (previous[1], previous[2]) != (chat_id, sent_at):
                 from_at[previous[1]] = min(from_at.get(previous[1], previous[2]), previous[2])
-        for chat_id, at in from_at.items():
-            self._resplit(chat_id, from_at=at)
+        self._placement.resplit_chats(from_at)
         self.stats.changed_chat_ids.update(from_at)
-
-    def _plan_before_load(self, select: str) -> None:
-        """Bulk: plan every chat's conversations from the source itself, so rows land with their conversation."""
-        timeline = repo.list_source_timeline(self.conn, source_select=select, date_sql=source_sql.apple_ms_sql,
-                                             epoch_ms=APPLE_EPOCH_UNIX_MS, unknown_chat_id=self.unknown_chat_id)
-        self._place_spans([
-            (chat_id, *span)
-            for chat_id, group in groupby(timeline, key=itemgetter(0))
-            for span in conversation_spans([sent_at for _chat, sent_at in group], self.gap_ms)
-        ])
-
-    def _place_spans(self, spans: list[tuple[int, int, int, int]]) -> None:
-        """Bulk: create the conversations (chat_id, started_at, last_message_at, message count), numbered in
-        (chat, time) order; since each is a span of its chat's time, the copy finds a row's conversation
-        by (chat, time) in temp.planned_conversations."""
-        spans.sort()
-        first_id = repo.next_conversation_id(self.conn)
-        now = now_ms()
-        # History that was over before the first import is not "newly sealed": batch passes over it are an
-        # explicit (costed) run, not an avalanche of events.
-        historic_before = now - self.gap_ms
-        repo.insert_conversations(self.conn, [
-            (conversation_id, chat_id, started_at, last_at, message_count,
-             "historic" if last_at < historic_before else "open", now if last_at < historic_before else None, now)
-            for conversation_id, (chat_id, started_at, last_at, message_count) in enumerate(spans, first_id)
-        ])
-        repo.load_planned_conversations(self.conn, [
-            (chat_id, started_at, conversation_id)
-            for conversation_id, (chat_id, started_at, _last, _count) in enumerate(spans, first_id)
-        ])
-        self._bulk_count = sum(span[3] for span in spans)
-        self.stats.touched_conversation_ids.update(range(first_id, first_id + len(spans)))
-
-    def _resplit(self, chat_id: int, *, from_at: int) -> None:
-        """Re-run the split over a chat from the conversation holding `from_at` to its end."""
-        conn = self.conn
-        timeline = repo.list_chat_timeline(conn, chat_id=chat_id, from_at=from_at)
-        current = {message_id: conversation_id for message_id, _, conversation_id in timeline}
-        next_conversation = repo.next_conversation_id(conn)
-        now = now_ms()
-        reassigned: list[tuple[int, int]] = []
-        for planned in plan_conversations(timeline, self.gap_ms):
-            count = len(planned.message_ids)
-            if planned.conversation_id is None:
-                conversation_id = next_conversation
-                next_conversation += 1
-                repo.insert_conversations(conn, [(conversation_id, chat_id, planned.started_at,
-                                                  planned.last_message_at, count, "open", None, now)])
-                self.stats.touched_conversation_ids.add(conversation_id)
-            else:
-                conversation_id = planned.conversation_id
-                stored = repo.get_conversation(conn, conversation_id)
-                changed = stored is None or (
-                    stored["started_at"], stored["last_message_at"], stored["message_count"], stored["chat_id"]
-                ) != (planned.started_at, planned.last_message_at, count, chat_id)
-                if changed:
-                    repo.update_conversation(
-                        conn, conversation_id=conversation_id, started_at=planned.started_at,
-                        last_message_at=planned.last_message_at, message_count=count,
-                        reopen=stored is not None and stored["state"] != "open",
-                    )
-                    self.stats.touched_conversation_ids.add(conversation_id)
-            reassigned.extend(
-                (conversation_id, mid) for mid in planned.message_ids if current[mid] != conversation_id
-            )
-        repo.set_message_conversations(conn, reassigned)
-        repo.delete_empty_conversations(conn, chat_id=chat_id)
 
     # -- reactions and attachments ---------------------------------------------------------------------
 
@@ -496,8 +430,7 @@ class MirrorWriter:
         from_at: dict[int, int] = {}
         for _mid, chat_id, sent_at in flagged:
             from_at[chat_id] = min(from_at.get(chat_id, sent_at), sent_at)
-        for chat_id, at in from_at.items():
-            self._resplit(chat_id, from_at=at)
+        self._placement.resplit_chats(from_at)
         self.stats.changed_chat_ids.update(from_at)
         return [(mid, chat_id) for mid, chat_id, _at in flagged]
 
