@@ -10,6 +10,8 @@
       calls, sends `analysis.persist_result`) on a real worker-io (`celery worker -P gevent -c <in-flight>`
       with the flags `chatstats up` gives it) over a private Redis; timed from the first send until the
       gateway logged N successful calls.
+    - `celery_analysis`: the same with worker-db running too, as in `chatstats up`, timed until
+      `analysis.persist_result` finished the N jobs: conversations analysed per second, end to end.
 (b) `persist_result`: the single writer's stage two for N prepared payloads (jobs of demo conversations,
     fake-model data), results/s. Target >= 1000/s.
 
@@ -49,7 +51,7 @@ fake = FakeOpenAI(latency_s=float(sys.argv[1]), responder=schema_responder).star
 print(fake.url, flush=True)
 sys.stdin.read()
 """
-MEASURES = ("gateway_greenlets", "gateway_threads", "celery_call_llm", "persist")
+MEASURES = ("gateway_greenlets", "gateway_threads", "celery_call_llm", "celery_analysis", "persist")
 SOURCE = (20000, 40, 150)  # messages, chats, contacts of the demo source (about 2,000 conversations)
 
 
@@ -89,6 +91,14 @@ def _cpu_s(pid: int) -> float:
 
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children now alive (a prefork worker and its pool)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    return sum(_cpu_s(p.pid) for p in [process, *process.children(recursive=True)])
 
 
 # ---- (a) the gateway alone, in a child process -----------------------------------------------------------
@@ -188,12 +198,14 @@ def create_jobs(data: Path, *, passes: list[str], revisions: range) -> list[int]
     return ids
 
 
-def measure_celery(args: argparse.Namespace, provider: FakeProvider) -> dict[str, Any]:
+def measure_celery(args: argparse.Namespace, provider: FakeProvider, *, writer: bool = False) -> dict[str, Any]:
+    """`llm.call_llm` on worker-io, timed until the gateway logged the calls; with `writer`, worker-db runs too
+    (as in `chatstats up`) and the time is until `analysis.persist_result` finished the jobs."""
     import sqlite3
 
     from backend.worker.redis_server import start_redis
 
-    rates, cpu, provider_cpu = [], [], []
+    rates, cpu, provider_cpu, writer_cpu = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         data = imported_data_dir(tmp)
@@ -206,29 +218,33 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider) -> dict[str
         from backend.config import reset_settings_cache
 
         reset_settings_cache()
-        from backend.supervisor.specs import io_worker_argv
+        from backend.supervisor.specs import db_worker_argv, io_worker_argv
         from backend.worker.celery_app import create_celery
 
         app = create_celery()
         log = open(tmp / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(  # worker-io as `chatstats up` starts it, on the llm queue alone
-            io_worker_argv(concurrency=args.in_flight, worker_queues=("llm",), nodename="bench@%h"),
-            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        commands = {"io": io_worker_argv(concurrency=args.in_flight, worker_queues=("llm",), nodename="bench@%h")}
+        if writer:
+            commands["db"] = db_worker_argv(nodename="benchdb@%h")
+        workers = {name: subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+                   for name, command in commands.items()}  # as `chatstats up` starts them
         db = sqlite3.connect(data / "central.db", timeout=30)
+        count_sql = ("SELECT count(*) FROM analysis_jobs WHERE status = 'done'" if writer else
+                     "SELECT count(*) FROM llm_calls WHERE status IN ('ok', 'cached')")
 
-        def ok_calls() -> int:
-            return db.execute("SELECT count(*) FROM llm_calls WHERE status IN ('ok', 'cached')").fetchone()[0]
+        def finished() -> int:
+            return db.execute(count_sql).fetchone()[0]
 
         def run(batch: list[int]) -> float:
-            before = ok_calls()
+            before = finished()
             started = time.perf_counter()
             for job_id in batch:
                 app.send_task("llm.call_llm", args=[job_id])
-            while ok_calls() < before + len(batch):
-                if worker.poll() is not None:
-                    raise RuntimeError(f"worker exited:\n{(tmp / 'worker.log').read_text()[-3000:]}")
+            while finished() < before + len(batch):
+                if any(worker.poll() is not None for worker in workers.values()):
+                    raise RuntimeError(f"a worker exited:\n{(tmp / 'worker.log').read_text()[-3000:]}")
                 if time.perf_counter() - started > 300:
-                    raise RuntimeError(f"calls stalled at {ok_calls() - before}/{len(batch)}")
+                    raise RuntimeError(f"stalled at {finished() - before}/{len(batch)}")
                 time.sleep(0.05)
             return time.perf_counter() - started
 
@@ -236,18 +252,26 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider) -> dict[str
             run(jobs[:args.in_flight])  # warm-up: the worker imports LiteLLM on its first call
             for i in range(args.runs):
                 batch = jobs[args.in_flight + i * per_run: args.in_flight + (i + 1) * per_run]
-                worker_before, provider_before = _cpu_s(worker.pid), provider.cpu_s()
+                before = {name: _tree_cpu_s(worker.pid) for name, worker in workers.items()}
+                provider_before = provider.cpu_s()
                 rates.append(len(batch) / run(batch))
-                cpu.append((_cpu_s(worker.pid) - worker_before) * 1000 / len(batch))
+                cpu.append((_tree_cpu_s(workers["io"].pid) - before["io"]) * 1000 / len(batch))
                 provider_cpu.append((provider.cpu_s() - provider_before) * 1000 / len(batch))
+                if writer:  # with the prefork pool's child, which does the writing
+                    writer_cpu.append((_tree_cpu_s(workers["db"].pid) - before["db"]) * 1000 / len(batch))
         finally:
-            worker.terminate()
-            worker.wait(20)
+            for worker in workers.values():
+                worker.terminate()
+            for worker in workers.values():
+                worker.wait(20)
             log.close()
             app.close()
             redis.stop()
             db.close()
-    return {**_rate_summary(rates, args, cpu, provider_cpu), "calls_per_run": per_run}
+    summary = {**_rate_summary(rates, args, cpu, provider_cpu), "calls_per_run": per_run}
+    if writer:
+        summary["writer_cpu_ms_per_result"] = round(statistics.median(writer_cpu), 2)
+    return summary
 
 
 # ---- (b) persist_result --------------------------------------------------------------------------------------
@@ -337,6 +361,8 @@ def main() -> None:
                     result[name] = measure_persist(args)
                 elif name == "celery_call_llm":
                     result[name] = measure_celery(args, provider)
+                elif name == "celery_analysis":
+                    result[name] = measure_celery(args, provider, writer=True)
                 else:
                     result[name] = measure_gateway(name.removeprefix("gateway_"), args, provider)
             except Exception as exc:  # noqa: BLE001 - report the other measures all the same
