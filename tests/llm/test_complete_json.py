@@ -56,6 +56,17 @@ def test_schema_violation_is_repaired_with_the_validation_error(json_call, fake_
     assert json.loads(fake_openai.requests[1]["messages"][-2]["content"])["mood"] == "angry"
 
 
+def test_the_repair_request_points_into_arrays(json_call, fake_openai, migrated_engine):
+    replies = iter([{"summary": "ok then", "topics": ["lunch", 5], "mood": "neutral"},
+                    {"summary": "ok then", "topics": ["lunch"], "mood": "neutral"}])
+    fake_openai.responder = lambda body: next(replies)
+
+    complete_json(**json_call)
+
+    feedback = fake_openai.requests[1]["messages"][-1]["content"]
+    assert "at $.topics[1]: 5 is not of type" in feedback
+
+
 def test_reply_still_invalid_after_repair_is_permanent(json_call, fake_openai, migrated_engine):
     fake_openai.responder = lambda body: {"summary": "x"}
 

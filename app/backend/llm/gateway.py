@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 import httpx
 import jsonschema
+import jsonschema_rs
 from sqlalchemy import Engine
 
 from backend.config import get_settings
@@ -255,12 +256,15 @@ def schema_instruction(schema: dict[str, Any]) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _validator(schema_text: str) -> Any:
-    """A checked, compiled validator of a JSON Schema (given as canonical JSON text), made once per schema:
-    checking and compiling cost more than validating a reply. Raises jsonschema.SchemaError (not cached)."""
+    """A checked, compiled validator of a JSON Schema (given as canonical JSON text), made once per schema.
+
+    The schema is checked by `jsonschema` (its SchemaError says what is wrong; not cached); replies are validated
+    by `jsonschema_rs`, ~100x faster (0.66 ms -> 0.006 ms for convo-all-v1, on every call). Formats are not
+    asserted, as by `jsonschema`'s default.
+    """
     schema = json.loads(schema_text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    return jsonschema_rs.validator_for(schema, validate_formats=False)
 
 
 def repair_instruction(problem: str) -> str:
@@ -416,11 +420,16 @@ def _parse(content: str | None, validator: Any) -> tuple[dict[str, Any] | None, 
         return None, f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
     if not isinstance(data, dict):
         return None, f"the reply is JSON but not an object (got {type(data).__name__})"
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(part) for part in e.instance_path])
     if errors:
-        described = "; ".join(f"at {e.json_path}: {e.message}" for e in errors[:5])
+        described = "; ".join(f"at {_json_path(e.instance_path)}: {e.message}" for e in errors[:5])
         return None, f"the JSON does not match the schema: {described}"
     return data, None
+
+
+def _json_path(parts: list[str | int]) -> str:
+    """$.participants[0].name"""
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
 
 
 def _content(response: Any) -> str | None:
