@@ -18,7 +18,7 @@ from backend.events.bus import redis_client
 from backend.events.publish import relay_now
 from backend.llm.errors import LLMTransientError
 from backend.worker.celery_app import app
-from backend.worker.tasks_base import ChatStatsTask, TransientError
+from backend.worker.tasks_base import ChatStatsTask, TransientError, redacted_argsrepr
 
 
 class LiveModelUnavailable(TransientError):
@@ -37,7 +37,7 @@ def call_live_pass(conversation_id: int, pass_name: str) -> bool:
         raise LiveModelUnavailable(str(exc)) from exc
     if payload is None:
         return False
-    persist_live_result.delay(payload)
+    persist_live_result.apply_async((payload,), argsrepr=redacted_argsrepr(payload))
     return True
 
 

@@ -16,7 +16,7 @@ from backend.db.session import session_scope
 from backend.events.publish import relay_now
 from backend.llm.errors import LLMTransientError
 from backend.worker.celery_app import app
-from backend.worker.tasks_base import ChatStatsTask, TransientError
+from backend.worker.tasks_base import ChatStatsTask, TransientError, redacted_argsrepr
 
 STALE_AFTER_MS = 5 * 60_000
 BEAT_SCHEDULE = {
@@ -49,7 +49,7 @@ def call_llm(job_id: int) -> bool:
         raise
     if payload is None:
         return False
-    persist_result.delay(job_id, payload)
+    persist_result.apply_async((job_id, payload), argsrepr=redacted_argsrepr(job_id, payload))
     return True
 
 
