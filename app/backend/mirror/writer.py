@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from backend.mirror import people_repo, repo
-from backend.mirror.conversation_placement import ConversationPlacement
 from backend.mirror.attachments import LocatedAttachments, link_attachments, locate_attachments
 from backend.mirror.decode_pool import Decoded, PendingDecodes, PendingPreRead, start_decoding
 from backend.mirror.chats import Chats, unknown_chat
+from backend.mirror.conversation_placement import ConversationPlacement
 from backend.mirror.messages import (
     ITEM_KINDS, BodyTexts, ReactionEvent, latest_reactions, reaction_event,
 )
