@@ -32,6 +32,9 @@ def inbox_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("inbox-demo")
     generate_demo_source(out, messages=2000, chats=8, contacts=30, seed=7)
     with sqlite3.connect(out / "chat.db") as source:  # the generated fixture, not a user's chat.db
+        # The generator leaves some of the last two days' messages unread, and which ones fall in those two days
+        # depends on the time of day it runs: start from everything read, then mark exactly UNREAD_MARKED.
+        source.execute("UPDATE message SET is_read = 1, date_read = date WHERE is_from_me = 0 AND is_read = 0")
         marked = source.execute(
             """
             UPDATE message SET is_read = 0, date_read = 0 WHERE ROWID IN (
