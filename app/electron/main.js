@@ -7,12 +7,12 @@ const { app, BrowserWindow, dialog, shell } = require('electron');
 
 const { createLog } = require('./log');
 const { sameOrigin, isExternalLink } = require('./navigation');
+const { quitSequence } = require('./quitting');
 const { Sidecar } = require('./sidecar');
 
 let win = null;
 let sidecar = null;
 let log = null;
-let stopped = false;
 
 function createWindow() {
   win = new BrowserWindow({
@@ -75,13 +75,12 @@ app.whenReady().then(() => {
 
 app.on('window-all-closed', () => app.quit());
 
-// Stop the backend before we exit; it also stops by itself if we die (it watches --parent-pid).
-app.on('before-quit', (event) => {
-  if (stopped || sidecar === null) return;
-  event.preventDefault();
-  sidecar.stop().finally(() => {
-    stopped = true;
-    log.line('[shell] backend stopped');
-    log.close().finally(() => app.quit());
-  });
-});
+// Stop the backend before we exit, behind hidden windows; it also stops by itself if we die (it watches
+// --parent-pid).
+app.on('before-quit', quitSequence({
+  hideWindows: () => BrowserWindow.getAllWindows().forEach((window) => window.hide()),
+  stopBackend: () => (sidecar === null ? undefined : sidecar.stop()),
+  closeLog: () => (log === null ? undefined : log.close()),
+  quit: () => app.quit(),
+  log: (line) => { if (log !== null) log.line(line); },
+}));

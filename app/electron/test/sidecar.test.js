@@ -11,6 +11,7 @@ const readline = require('node:readline');
 const { test } = require('node:test');
 
 const { sameOrigin, isExternalLink } = require('../navigation');
+const { quitSequence } = require('../quitting');
 const {
   Sidecar, BackendFailed, backendArgs, findBackendCommand, isReady, parseStatusLine,
 } = require('../sidecar');
@@ -68,6 +69,19 @@ async function allGone(pids, timeoutMs) {
     left = left.filter(alive);
   }
   return left;
+}
+
+/** What Electron hands a `before-quit` listener, as far as the quit sequence uses it. */
+function quitEvent() {
+  return { prevented: false, preventDefault() { this.prevented = true; } };
+}
+
+async function waitFor(predicate, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function once(emitter, event, timeoutMs) {
@@ -149,10 +163,30 @@ test('a real backend: ready, served, logged, restarted after a crash, and stoppe
         assert.deepEqual(await allGone(before, 15000), [], 'the crashed backend left processes behind');
       }
 
-      // quit: SIGTERM, the backend stops its children in order, nothing survives
+      // quit (main.js's before-quit): the windows go at once; SIGTERM, the backend stops its children in
+      // order, nothing survives; only then does the app quit, and that quit goes through
       const tree = processTree(again.pid);
       const restarts = sidecar.restarts;
-      await sidecar.stop();
+      const seen = [];
+      let stops = 0;
+      const onBeforeQuit = quitSequence({
+        hideWindows: () => seen.push('hidden'),
+        stopBackend: () => { stops += 1; return sidecar.stop(); },
+        closeLog: () => seen.push('log closed'),
+        quit: () => seen.push(`quit with ${tree.filter(alive).length} backend processes left`),
+        log: (line) => seen.push(line),
+      });
+      const first = quitEvent();
+      onBeforeQuit(first);
+      assert.ok(first.prevented);
+      assert.deepEqual(seen, ['hidden'], 'the windows go before the backend has stopped');
+      onBeforeQuit(quitEvent()); // quitting again while it stops
+      await waitFor(() => seen.length === 4, 30000);
+      assert.equal(stops, 1);
+      assert.deepEqual(seen, ['hidden', '[shell] backend stopped', 'log closed', 'quit with 0 backend processes left']);
+      const last = quitEvent();
+      onBeforeQuit(last);
+      assert.equal(last.prevented, false, 'the quit that follows goes through');
       assert.deepEqual(await allGone(tree, 5000), [], 'processes left after stop()');
       await new Promise((resolve) => setTimeout(resolve, 700)); // longer than the first restart delay
       assert.equal(sidecar.restarts, restarts, 'a stop is not a crash: no restart');
@@ -201,6 +235,20 @@ test('a backend that cannot start is reported with its reason and not restarted'
     assert.equal(restarting, false);
     assert.equal(sidecar.pid, null);
   });
+
+test('quitting: a backend that does not stop cleanly is logged, and the app still quits', async () => {
+  const seen = [];
+  const onBeforeQuit = quitSequence({
+    hideWindows: () => seen.push('hidden'),
+    stopBackend: () => Promise.reject(new Error('SIGKILL after 20000 ms')),
+    closeLog: () => Promise.reject(new Error('disk full')),
+    quit: () => seen.push('quit'),
+    log: (line) => seen.push(line),
+  });
+  onBeforeQuit(quitEvent());
+  await waitFor(() => seen.includes('quit'), 5000);
+  assert.deepEqual(seen, ['hidden', '[shell] backend did not stop cleanly: SIGKILL after 20000 ms', 'quit']);
+});
 
 test('a command that does not exist says how to fix it', async () => {
   const sidecar = new Sidecar({ command: '/nonexistent/bin/chatstats', args: ['up'], log: () => {} });
