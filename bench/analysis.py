@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, demo_source  # noqa: E402
+from common import ROOT, demo_source
 
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, demo_source  # noqa: E402
+from common import CACHE, demo_source
 
 CHILD = r"""
 import json, resource, sys, time

@@ -28,7 +28,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import demo_source  # noqa: E402
+from common import demo_source
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, ROOT  # noqa: E402
+from common import CACHE, ROOT
 
 UP = [sys.executable, "-m", "backend.cli.main", "up", "--demo"]
 READY_TIMEOUT_S = 120.0
@@ -82,7 +82,7 @@ def up_to_ready(args: argparse.Namespace) -> dict:
 def event_relay(args: argparse.Namespace) -> dict:
     """Outbox row committed -> EventBus handler invoked, through a real redis-server (bench/relay.py)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from relay import relay_latency  # noqa: PLC0415
+    from relay import relay_latency
 
     return {"event_relay": relay_latency(count=300)}
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import demo_source  # noqa: E402
+from common import demo_source
 
 
 def _rss_mb() -> float | None:
@@ -54,7 +54,7 @@ def _phase_peak() -> float | None:
         return None
 
 
-def _recall_at_10(engine, service, topics: list[dict]) -> dict[str, float]:  # noqa: ANN001
+def _recall_at_10(engine, service, topics: list[dict]) -> dict[str, float]:
     """Mean share of each labelled query's relevant conversations found in the top 10, per mode."""
     queries = []
     with engine.connect() as conn:

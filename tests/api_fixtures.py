@@ -68,6 +68,6 @@ def api(db: sqlite3.Connection) -> Iterator[TestClient]:
         yield client
 
 
-def ok(response) -> dict:  # noqa: ANN001
+def ok(response) -> dict:
     assert response.status_code == 200, response.text
     return response.json()

@@ -220,7 +220,7 @@ def celery_worker_names() -> tuple[str, ...]:
 @pytest.fixture
 def celery_workers(
     redis_server: RedisServer,
-    migrated_engine,  # noqa: ANN001 - central.db at head before any task runs
+    migrated_engine,
     isolated_data_dir: Path,
     tmp_path: Path,
     celery_worker_includes: tuple[str, ...],

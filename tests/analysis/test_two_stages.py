@@ -30,7 +30,7 @@ def _run_all(engine, job_ids: list[int]) -> dict[str, str]:
 def _rows(table: str, conversation_id: int) -> list[dict]:
     """Rows without their own ids (re-inserted rows get new ones), in a stable order."""
     rows = [dict(r) for r in db().execute(f"SELECT * FROM {table} WHERE conversation_id = ?", (conversation_id,))]
-    return sorted((json.dumps({k: v for k, v in r.items() if k != "id"}, sort_keys=True) for r in rows))
+    return sorted(json.dumps({k: v for k, v in r.items() if k != "id"}, sort_keys=True) for r in rows)
 
 
 def _snapshot(conversation_id: int) -> dict:
@@ -43,7 +43,7 @@ def _snapshot(conversation_id: int) -> dict:
 
 
 def _new_job(engine, conversation_id: int, pass_name: str, revision: int) -> int:
-    from backend.analysis import repo  # noqa: PLC0415
+    from backend.analysis import repo
 
     [job_id] = run_write(lambda conn: repo.ensure_jobs(conn, conversation_id=conversation_id, revision=revision,
                                                        passes=[(pass_name, "1")], now_ms=1), engine=engine)

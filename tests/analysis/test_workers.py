@@ -8,7 +8,7 @@ from tests.analysis.helpers import busiest_conversation, db, plant_message
 from tests.waiting import wait_until
 
 
-def _wait(predicate, timeout: float = 40.0, what: str = "condition"):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float = 40.0, what: str = "condition"):
     return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 

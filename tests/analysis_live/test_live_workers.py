@@ -23,7 +23,7 @@ LIVE_PASSES = ("basic_live", "commitments_live")
 PROMPTS = {"basic_live": "convo-all-v1", "commitments_live": "commitment-extraction-v1"}
 
 
-def _wait(predicate, timeout: float = 40.0, what: str = "condition"):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float = 40.0, what: str = "condition"):
     return wait_until(predicate, timeout=timeout, what=what, interval=0.05)
 
 

@@ -25,7 +25,7 @@ TOKEN = "test-token-runs-0123456789"
 PROGRESS = "analysis.run_progress"
 
 
-def _wait(predicate, timeout: float = 40.0, what: str = "condition"):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float = 40.0, what: str = "condition"):
     return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 

@@ -45,7 +45,7 @@ def serve(imported, monkeypatch):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         reset_settings_cache()
-        from backend.api.app import create_app  # noqa: PLC0415
+        from backend.api.app import create_app
 
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(token=TOKEN), host="127.0.0.1", port=port,

@@ -8,7 +8,7 @@ VISIBLE_CHATS = """
 """
 
 
-def all_pages(api, path: str, key: str, limit: int, **params) -> list[dict]:  # noqa: ANN001
+def all_pages(api, path: str, key: str, limit: int, **params) -> list[dict]:
     items, cursor = [], None
     for _ in range(100):
         body = ok(api.get(path, params={"limit": limit, **params, **({"before": cursor} if cursor else {})}))

@@ -20,7 +20,7 @@ def _status(commitment_id: int) -> tuple[str, int | None]:
     return tuple(rows("SELECT status, snoozed_until FROM commitments WHERE id = ?", (commitment_id,))[0])
 
 
-def _ids(api, **params) -> list[int]:  # noqa: ANN001
+def _ids(api, **params) -> list[int]:
     return [c["id"] for c in ok(api.get("/api/commitments", params=params))["commitments"]]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from tests.api_fixtures import api, db, inbox_source, ok  # noqa: F401
 
 
-def all_contacts(api, limit: int = 500, **params) -> list[dict]:  # noqa: ANN001
+def all_contacts(api, limit: int = 500, **params) -> list[dict]:
     items, offset = [], 0
     while offset is not None:
         body = ok(api.get("/api/contacts", params={"limit": limit, "offset": offset, **params}))

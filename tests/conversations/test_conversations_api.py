@@ -3,7 +3,7 @@ from __future__ import annotations
 from tests.api_fixtures import api, db, inbox_source, ok  # noqa: F401
 
 
-def chat_conversations(api, chat_id: int, limit: int) -> list[dict]:  # noqa: ANN001
+def chat_conversations(api, chat_id: int, limit: int) -> list[dict]:
     items, before = [], None
     while True:
         params = {"limit": limit, **({"before": before} if before else {})}

@@ -28,10 +28,9 @@ def test_connections_carry_the_pragmas(engine):
 
 
 def test_write_transaction_rolls_back_on_error(engine):
-    with pytest.raises(RuntimeError):
-        with write_transaction(engine) as conn:
-            conn.exec_driver_sql("INSERT INTO t (v) VALUES ('lost')")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), write_transaction(engine) as conn:
+        conn.exec_driver_sql("INSERT INTO t (v) VALUES ('lost')")
+        raise RuntimeError("boom")
     with session_scope(engine) as conn:
         assert fetch_all(conn, "SELECT v FROM t") == []
 
@@ -39,19 +38,17 @@ def test_write_transaction_rolls_back_on_error(engine):
 def test_nested_write_transaction_uses_a_savepoint(engine):
     with write_transaction(engine) as conn:
         conn.exec_driver_sql("INSERT INTO t (v) VALUES ('outer')")
-        with pytest.raises(ValueError):
-            with write_transaction(conn):
-                conn.exec_driver_sql("INSERT INTO t (v) VALUES ('inner')")
-                raise ValueError
+        with pytest.raises(ValueError), write_transaction(conn):
+            conn.exec_driver_sql("INSERT INTO t (v) VALUES ('inner')")
+            raise ValueError
     with session_scope(engine) as conn:
         assert [r["v"] for r in fetch_all(conn, "SELECT v FROM t")] == ["outer"]
 
 
 def test_write_transaction_takes_the_lock_up_front(engine, tmp_path):
     other = connect_raw(tmp_path / "t.db", busy_timeout_ms=0)
-    with write_transaction(engine):
-        with pytest.raises(Exception, match="locked"):
-            other.execute("BEGIN IMMEDIATE")
+    with write_transaction(engine), pytest.raises(Exception, match="locked"):
+        other.execute("BEGIN IMMEDIATE")
     other.close()
 
 

@@ -34,7 +34,7 @@ def analyse(conversation_id: int) -> None:
 
 
 @pytest.fixture
-def analysed(imported) -> dict:  # noqa: ANN001
+def analysed(imported) -> dict:
     """The busiest chat's latest conversations analysed, promises planted in three of them."""
     conn = db()
     chat_id = conn.execute("SELECT chat_id FROM messages WHERE kind = 'message' GROUP BY chat_id "
@@ -50,7 +50,7 @@ def analysed(imported) -> dict:  # noqa: ANN001
 
 
 @pytest.fixture
-def api(analysed) -> Iterator[TestClient]:  # noqa: ANN001
+def api(analysed) -> Iterator[TestClient]:
     app = create_app(get_settings(), token=TOKEN)
     with TestClient(app, base_url="http://127.0.0.1:8765", headers=AUTH) as client:
         yield client
@@ -60,6 +60,6 @@ def rows(sql: str, params: tuple = ()) -> list[sqlite3.Row]:
     return db().execute(sql, params).fetchall()
 
 
-def ok(response) -> dict:  # noqa: ANN001
+def ok(response) -> dict:
     assert response.status_code == 200, response.text
     return response.json()

@@ -130,7 +130,7 @@ def test_conversation_shows_each_pass_with_its_rows(api, analysed):
         for name, table in (("entities", "entities"), ("topics", "topics"), ("emotions", "emotions"),
                             ("humor", "humor_items")):
             assert sorted(x["id"] for x in analysis[name]) == [r[0] for r in rows(
-                f"SELECT id FROM {table} WHERE analysis_id = ? ORDER BY id", (row["id"],))], name  # noqa: S608
+                f"SELECT id FROM {table} WHERE analysis_id = ? ORDER BY id", (row["id"],))], name
     basic = body["analyses"][0]
     assert basic["model"] == "chatstats/offline" and basic["topics"] and basic["humor"]
     assert basic["humor"][0]["message_text"] == rows("SELECT text FROM messages WHERE id = ?",

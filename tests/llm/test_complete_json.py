@@ -5,7 +5,7 @@ import json
 import pytest
 
 from backend.llm import LLMInvalidOutput, LLMPermanentError, complete_json
-from tests.llm.conftest import SCHEMA, call_rows
+from tests.llm.conftest import call_rows
 
 
 def test_reply_is_parsed_validated_and_logged_with_tokens(json_call, fake_openai, migrated_engine):

@@ -8,8 +8,15 @@ import sys
 import pytest
 
 from backend.llm import complete_json
-from backend.llm.providers import (CustomLLM, ModelResponse, provider_of, register_provider, registered_providers,
-                                   supports_json_mode, unregister_provider)
+from backend.llm.providers import (
+    CustomLLM,
+    ModelResponse,
+    provider_of,
+    register_provider,
+    registered_providers,
+    supports_json_mode,
+    unregister_provider,
+)
 from tests.llm.conftest import SCHEMA, call_rows
 
 

@@ -5,11 +5,11 @@ import json
 from tests.api_fixtures import api, db, inbox_source, ok  # noqa: F401
 
 
-def busiest_chat(db) -> int:  # noqa: ANN001
+def busiest_chat(db) -> int:
     return db.execute("SELECT chat_id FROM messages GROUP BY chat_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
 
 
-def newest_first(db, chat_id: int) -> list[int]:  # noqa: ANN001
+def newest_first(db, chat_id: int) -> list[int]:
     return [row[0] for row in db.execute(
         "SELECT id FROM messages WHERE chat_id = ? ORDER BY sent_at DESC, id DESC", (chat_id,))]
 

@@ -6,8 +6,6 @@ import json
 import sqlite3
 import time
 
-import pytest
-
 from backend.config import get_settings
 from backend.db.clock import now_ms
 from backend.db.engine import get_engine
@@ -24,7 +22,7 @@ def _db() -> sqlite3.Connection:
     return conn
 
 
-def _wait(predicate, timeout: float = 30.0, what: str = "condition"):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float = 30.0, what: str = "condition"):
     return wait_until(predicate, timeout=timeout, what=what, interval=0.05)
 
 

@@ -63,7 +63,7 @@ def _vectors() -> list[sqlite3.Row]:
                             WHERE kind = 'analysis' ORDER BY ref_id""").fetchall()
 
 
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
     return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 
@@ -72,7 +72,7 @@ def test_the_handler_and_task_are_registered():
 
     _load_handlers()
     assert "embed_analysis_when_done" in [h.__name__ for h in handlers_for("analysis.job_done")]
-    import backend.search.tasks  # noqa: F401, PLC0415 - what the worker imports
+    import backend.search.tasks  # noqa: F401 - what the worker imports
 
     assert "index.embed_analyses" in app.tasks
     assert queues.queue_for("index.embed_analyses") == queues.INDEX

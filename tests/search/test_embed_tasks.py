@@ -25,7 +25,7 @@ def _db() -> sqlite3.Connection:
     return conn
 
 
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
     return wait_until(predicate, timeout=timeout, what=what, interval=0.1)
 
 
@@ -47,7 +47,7 @@ def test_tasks_are_routed_to_the_index_queue_and_the_sweep_is_scheduled():
     assert queues.queue_for("index.embed_conversations") == queues.INDEX
     assert queues.queue_for("index.embed_pending") == queues.INDEX
     assert "backend.search.tasks" in TASK_MODULES
-    import backend.search.tasks  # noqa: F401, PLC0415 - what the worker imports from TASK_MODULES
+    import backend.search.tasks  # noqa: F401 - what the worker imports from TASK_MODULES
 
     assert {"index.embed_conversations", "index.embed_pending"} <= set(app.tasks)
     assert app.conf.beat_schedule["embed-pending"] == {"task": "index.embed_pending", "schedule": 300.0}

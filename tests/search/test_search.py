@@ -18,7 +18,6 @@ from backend.source.demo.generator import MANIFEST_NAME
 from backend.vectors import index as vindex
 from tests.api_fixtures import AUTH, TOKEN
 
-
 _BUILT: dict[str, object] = {}
 
 

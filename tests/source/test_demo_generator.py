@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, defaultdict
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from backend.source.demo.generator import DemoSourceExists, generate_demo_source
 from backend.source.summary_info import decode_summary_info
 from backend.source.tapbacks import parse_tapback
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SIZE = {"messages": 2_400, "chats": 14, "contacts": 40}
 GAP_NS = 90 * 60 * 1_000_000_000
 
@@ -187,7 +187,7 @@ def test_conversations_have_gaps_under_and_over_90_minutes(db):
     assert gaps["burst"] > gaps["over"] > 0
     assert gaps["pause"] > 0  # 30-90 minute pauses inside one conversation
     newest = db.execute("SELECT max(date) FROM message").fetchone()[0]
-    assert newest <= int((NOW - datetime(2001, 1, 1, tzinfo=timezone.utc)).total_seconds()) * 10**9
+    assert newest <= int((NOW - datetime(2001, 1, 1, tzinfo=UTC)).total_seconds()) * 10**9
 
 
 def test_malformed_rows_are_there_and_counted(demo, db):

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from backend.source.demo.live import ACTIONS, DemoChatNotFound, DemoMessageNotFo
 from backend.source.summary_info import decode_summary_info
 from backend.source.tapbacks import parse_tapback
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SIZE = {"messages": 300, "chats": 4, "contacts": 10}
 APPLE_EPOCH_UNIX = 978_307_200
 START = NOW.timestamp() + 3_600  # the writer's "now": an hour after the source was generated

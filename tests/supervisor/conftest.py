@@ -112,7 +112,7 @@ def start_up(tmp_path: Path) -> Iterator:
                 pass
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.1):  # noqa: ANN001, ANN201
+def wait_for(predicate, timeout: float, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -35,7 +35,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "c
         time.sleep(0.05)
 
 
-def failed_rows(engine) -> list[dict[str, Any]]:  # noqa: ANN001
+def failed_rows(engine) -> list[dict[str, Any]]:
     with session_scope(engine) as conn:
         return fetch_all(conn, "SELECT * FROM failed_tasks ORDER BY id")
 
@@ -44,7 +44,7 @@ def runs(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def barrier(workers, tmp_path: Path, name: str = "barrier") -> None:  # noqa: ANN001
+def barrier(workers, tmp_path: Path, name: str = "barrier") -> None:
     """Wait until worker-db's single process has finished what it was running (hooks included)."""
     marker = tmp_path / f"{name}-{time.monotonic_ns()}"
     workers.app.send_task("sample.touch", args=[str(marker)])

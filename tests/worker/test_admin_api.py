@@ -16,13 +16,13 @@ from tests.worker.conftest import failed_rows, runs, wait_for
 TOKEN = "test-token-admin-0123456789"
 
 
-def client_for(settings) -> TestClient:  # noqa: ANN001
+def client_for(settings) -> TestClient:
     return TestClient(create_app(settings, token=TOKEN), base_url="http://127.0.0.1:8765",
                       headers={"Authorization": f"Bearer {TOKEN}"})
 
 
 @pytest.fixture
-def api(celery_workers) -> Iterator[TestClient]:  # noqa: ANN001 - CHATSTATS_REDIS_URL is the workers' broker
+def api(celery_workers) -> Iterator[TestClient]:
     with client_for(get_settings()) as client:
         yield client
 

@@ -16,7 +16,7 @@ def celery_worker_names() -> tuple[str, ...]:
     return ("io", "db")
 
 
-def test_workers_start_answer_and_restart(celery_workers) -> None:  # noqa: ANN001
+def test_workers_start_answer_and_restart(celery_workers) -> None:
     assert celery_workers.ping() == {"io", "db"}
     queues = celery_workers.app.control.inspect(timeout=1).active_queues()
     assert sorted(q["name"] for q in queues[nodename("io")]) == ["events", "llm"]
@@ -31,7 +31,7 @@ def test_workers_start_answer_and_restart(celery_workers) -> None:  # noqa: ANN0
     assert celery_workers.ping() == {"io", "db"}
 
 
-def test_gevent_worker_retries_and_records_on_its_queue(celery_workers, migrated_engine,  # noqa: ANN001
+def test_gevent_worker_retries_and_records_on_its_queue(celery_workers, migrated_engine,
                                                          tmp_path: Path) -> None:
     runs_file = tmp_path / "io.runs"
     celery_workers.app.send_task("sample.flaky", args=[str(runs_file), 100], queue="llm")

@@ -11,7 +11,7 @@ from backend.worker.maintenance import BEAT_KEY, BEAT_SCHEDULE, ping_db
 from tests.worker.conftest import barrier, failed_rows, runs, wait_for
 
 
-def make_due(engine) -> None:  # noqa: ANN001 - time passes: every pending row's backoff has elapsed
+def make_due(engine) -> None:
     execute_write("UPDATE failed_tasks SET next_retry_at = 0 WHERE status = 'pending'", engine=engine)
 
 

@@ -88,5 +88,5 @@ def batch_passes() -> list[AnalysisPass]:
 
 
 def _load_builtins() -> None:
-    import backend.analysis.builtin  # noqa: F401, PLC0415 - registers on import
+    import backend.analysis.builtin  # noqa: PLC0415 - registers on import
     import backend.analysis.passes  # noqa: F401, PLC0415 - registers on import

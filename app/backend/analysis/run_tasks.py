@@ -49,7 +49,7 @@ def count_job_outcome(sender: Any = None, args: Any = None, **_: Any) -> None:
         return
     try:
         runs.record_job_outcome(get_engine(), int(args[0]), client=_client())
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("progress of the analysis runs of job %s could not be recorded", args[0])
 
 

@@ -19,9 +19,8 @@ import redis
 from sqlalchemy import Connection, Engine
 
 from backend.analysis import jobs as jobs_service
-from backend.analysis import registry
+from backend.analysis import registry, runs_repo
 from backend.analysis import repo as jobs_repo
-from backend.analysis import runs_repo
 from backend.analysis.context import CHARS_PER_TOKEN, conversation_context
 from backend.analysis.runs_schemas import CreatedRun, Estimate, Run, RunList, RunRequest
 from backend.config import OFFLINE_LLM_MODEL

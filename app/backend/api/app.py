@@ -11,9 +11,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__
 from backend.admin.router import router as admin_router
+from backend.analysis.runs_router import router as analysis_runs_router
+from backend.analysis.streaming import router as analysis_streaming_router
 from backend.api.errors import install_error_handlers
 from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
+from backend.assistant.router import router as assistant_router
 from backend.chats.router import router as chats_router
 from backend.commitments.router import router as commitments_router
 from backend.config import Settings, get_settings
@@ -25,13 +28,10 @@ from backend.db.engine import get_engine
 from backend.events.bus import OutboxRelay
 from backend.health.router import router as health_router
 from backend.insights.router import router as insights_router
+from backend.live.hub import MessageHub
+from backend.live.router import router as live_router
 from backend.messages.router import router as messages_router
 from backend.search.router import router as search_router
-from backend.live.hub import MessageHub
-from backend.analysis.streaming import router as analysis_streaming_router
-from backend.analysis.runs_router import router as analysis_runs_router
-from backend.assistant.router import router as assistant_router
-from backend.live.router import router as live_router
 from backend.settings.router import router as settings_router
 from backend.sync.runtime import start_live_sync
 from backend.webapp.static import mount_renderer

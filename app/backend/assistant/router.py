@@ -11,8 +11,18 @@ from starlette.concurrency import iterate_in_threadpool
 
 from backend.assistant import service
 from backend.assistant.schemas import (
-    Ask, Asked, ContextSet, Document, DocumentList, DocumentSave, MessageList, Thread, ThreadContext, ThreadCreate,
-    ThreadList, ThreadRename,
+    Ask,
+    Asked,
+    ContextSet,
+    Document,
+    DocumentList,
+    DocumentSave,
+    MessageList,
+    Thread,
+    ThreadContext,
+    ThreadCreate,
+    ThreadList,
+    ThreadRename,
 )
 from backend.live.streams import SSE_HEADERS
 

@@ -19,7 +19,15 @@ from backend.assistant import repo
 from backend.assistant.answer import AnswerText, parse_reply, resolve_citations
 from backend.assistant.exceptions import DocumentNotFound, MessageNotFound, ThreadNotFound
 from backend.assistant.schemas import (
-    Asked, Citation, Document, DocumentList, Message, MessageList, Thread, ThreadContext, ThreadList,
+    Asked,
+    Citation,
+    Document,
+    DocumentList,
+    Message,
+    MessageList,
+    Thread,
+    ThreadContext,
+    ThreadList,
 )
 from backend.config import get_settings
 from backend.db.clock import now_ms

@@ -67,7 +67,7 @@ def _start_demo_writer(chat_db: Path, rate: float) -> tuple[threading.Event, thr
     def write() -> None:
         try:
             run_live(chat_db, rate=rate, stop=stop)
-        except Exception:  # noqa: BLE001 - the demo writer is a nicety; the backend keeps running
+        except Exception:
             log.exception("the demo writer stopped")
 
     thread = threading.Thread(target=write, name="demo-writer", daemon=True)

@@ -8,9 +8,9 @@ from sqlalchemy import Connection, Engine
 
 from backend.chats import service as chats
 from backend.conversations import repo
+from backend.conversations.exceptions import ConversationNotFound
 from backend.conversations.schemas import Conversation, ConversationDetail, ConversationPage
 from backend.db.session import session_scope
-from backend.conversations.exceptions import ConversationNotFound
 from backend.messages import service as messages
 
 

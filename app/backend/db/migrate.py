@@ -50,7 +50,7 @@ def upgrade(engine: Engine | None = None, target: str = "head") -> str:
     engine = engine or get_engine()
     try:
         _run(engine, "upgrade", target)
-    except Exception as exc:  # noqa: BLE001 - any failure must stop start-up, loudly
+    except Exception as exc:
         raise MigrationFailed(
             f"Migrating {engine.url.database} to {target} failed: {exc}. "
             "The database was left at its previous revision; fix the cause, or move the file "

@@ -163,7 +163,7 @@ class EventConsumer:
             event["payload"] = json.loads(event["payload"])
             try:
                 dispatch(event["name"], event["payload"], outbox_id=int(event["outbox_id"]))
-            except Exception:  # noqa: BLE001 - left pending: re-claimed and retried later
+            except Exception:
                 log.exception("handler of %s (outbox %s) failed; it will be retried", event["name"],
                               event["outbox_id"])
                 continue

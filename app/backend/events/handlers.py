@@ -35,7 +35,7 @@ def dispatch(name: str, payload: dict[str, Any], *, outbox_id: int) -> int:
         try:
             handler(payload)
             ran += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("handler %s of %s (outbox %d) failed", handler.__name__, name, outbox_id)
             failure = failure or exc
     if failure is not None:

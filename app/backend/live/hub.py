@@ -93,5 +93,5 @@ class MessageHub:
                 subscription._loop.call_soon_threadsafe(subscription._deliver, tuple(events))
             except RuntimeError:  # its loop is closed
                 self._remove(subscription)
-            except Exception:  # noqa: BLE001 - a failing subscriber must not break the sync
+            except Exception:
                 log.exception("hub subscriber failed")

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -41,7 +41,12 @@ from backend.llm import cache, repo
 from backend.llm.errors import LLMInvalidOutput, LLMPermanentError, LLMTransientError
 from backend.llm.limits import get_limiter
 from backend.llm.providers import (
-    ensure_priced, ensure_provider, litellm, provider_of, registered_providers, supports_json_mode,
+    ensure_priced,
+    ensure_provider,
+    litellm,
+    provider_of,
+    registered_providers,
+    supports_json_mode,
 )
 
 try:  # LiteLLM's flag for calls it makes itself: it submits no success handler for them
@@ -391,8 +396,8 @@ def parse_retry_after(value: str) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def backoff_s(attempt: int, retry: RetryPolicy, retry_after: float | None = None) -> float:

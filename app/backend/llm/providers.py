@@ -29,9 +29,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # share (bench/analysis.py). Set the variable to "false" to go back to the SDK.
 os.environ.setdefault("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "true")
 
-import litellm  # noqa: E402 - must follow the environment variable above
-from litellm import CustomLLM, EmbeddingResponse, ModelResponse  # noqa: E402
-from litellm.types.utils import GenericStreamingChunk  # noqa: E402
+import litellm
+from litellm import CustomLLM, EmbeddingResponse, ModelResponse
+from litellm.types.utils import GenericStreamingChunk
 
 __all__ = [
     "CustomLLM", "EmbeddingResponse", "GenericStreamingChunk", "ModelResponse", "LAZY_PROVIDERS", "litellm",

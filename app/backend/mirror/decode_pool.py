@@ -186,7 +186,7 @@ class PendingPreRead:
         try:
             spans = self._spans.result() if self._spans is not None else None
             parts = [future.result() for future in self._texts]
-        except Exception:  # noqa: BLE001 - the importer can always read the source itself
+        except Exception:
             log.warning("reading the source in worker processes failed; the import reads it itself", exc_info=True)
             return None
         finally:

@@ -192,11 +192,10 @@ def attached_source(conn: Connection, path: Path) -> Iterator[None]:
 
 
 def _import_in_place(engine: Engine, settings: Settings, reader, people, chats, total, progress) -> WriteStats:
-    with engine.connect() as conn, attached_source(conn, reader.path):
-        with write_transaction(conn):
-            writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=settings.conversation_gap_ms,
-                                  bulk=False)
-            _write_all(writer, reader, people, chats, total, progress)
+    with engine.connect() as conn, attached_source(conn, reader.path), write_transaction(conn):
+        writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=settings.conversation_gap_ms,
+                              bulk=False)
+        _write_all(writer, reader, people, chats, total, progress)
     return writer.stats
 
 

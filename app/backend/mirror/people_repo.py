@@ -10,7 +10,6 @@ from backend.db.clock import now_ms
 from backend.db.session import execute
 from backend.mirror.repo import execute_many
 
-
 # -- contacts and handles ------------------------------------------------------------------------
 
 def upsert_contacts(conn: Connection, rows: Iterable[tuple]) -> None:

@@ -19,11 +19,15 @@ from sqlalchemy import Connection
 
 from backend.mirror import people_repo, repo
 from backend.mirror.attachments import LocatedAttachments, link_attachments, locate_attachments
-from backend.mirror.decode_pool import Decoded, PendingDecodes, PendingPreRead, start_decoding
 from backend.mirror.chats import Chats, unknown_chat
 from backend.mirror.conversation_placement import ConversationPlacement
+from backend.mirror.decode_pool import Decoded, PendingDecodes, PendingPreRead, start_decoding
 from backend.mirror.messages import (
-    ITEM_KINDS, BodyTexts, ReactionEvent, latest_reactions, reaction_event,
+    ITEM_KINDS,
+    BodyTexts,
+    ReactionEvent,
+    latest_reactions,
+    reaction_event,
 )
 from backend.mirror.people import People
 from backend.source.chatdb import sql as source_sql

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from backend.retrieval import chat_text, repo
-from backend.search import analyses as analysis_search
 from backend.retrieval.tokens import count_tokens
+from backend.search import analyses as analysis_search
 
 DAY_MS = 86_400_000
 DEFAULT_USER_NAME = "Me"
@@ -68,7 +68,7 @@ Retriever = Callable[[Connection, dict[str, Any], Query, State], list[Item]]
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="minutes")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="minutes")
 
 
 def make_item(query: Query, *, kind: str, text: str, source_ids: tuple[str, ...], **fields: Any) -> Item:

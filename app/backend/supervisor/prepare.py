@@ -8,8 +8,8 @@ from pathlib import Path
 
 from backend.config import Settings
 from backend.mirror.importer import ImportSummary, import_source, is_mirrored
-from backend.source.chatdb.reader import ChatDbReader
 from backend.mirror.sources import demo_dir
+from backend.source.chatdb.reader import ChatDbReader
 from backend.source.errors import SourceDatabaseMissing
 
 log = logging.getLogger(__name__)

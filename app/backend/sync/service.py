@@ -24,7 +24,12 @@ from backend.config import Settings
 from backend.db.session import retry_locked, session_scope, write_transaction
 from backend.events import outbox
 from backend.events.types import (
-    ChatUpdated, ContactUpdated, ConversationUpdated, MessageCreated, MessageUpdated, SourceReconciled,
+    ChatUpdated,
+    ContactUpdated,
+    ConversationUpdated,
+    MessageCreated,
+    MessageUpdated,
+    SourceReconciled,
 )
 from backend.live.hub import HubEvent, MessageHub
 from backend.mirror import people_repo, repo

@@ -142,7 +142,7 @@ class SourceWatcher:
         signature = self.sync.source_signature()
         try:
             result = self.sync.run_pass()
-        except Exception:  # noqa: BLE001 - the thread must survive a bad pass; the next one retries
+        except Exception:
             log.exception("live sync pass failed; retrying on the next change or safety check")
             time.sleep(min(self.safety_interval_s, 1.0))
             return

@@ -83,7 +83,7 @@ def read_index(path: Path) -> LoadedIndex | None:
             (size,) = struct.unpack("<I", handle.read(4))
             meta = json.loads(handle.read(size))
             index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
-    except Exception:  # noqa: BLE001 - a cache: any damage means "rebuild"
+    except Exception:
         log.warning("index file %s is unreadable; it will be rebuilt", path, exc_info=True)
         return None
     if not isinstance(index, faiss.IndexIDMap):

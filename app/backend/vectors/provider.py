@@ -16,7 +16,7 @@ MODEL = f"{PROVIDER}/{MODEL_NAME}"
 
 
 class LocalEmbeddingProvider(CustomLLM):
-    def embedding(self, model: str, input: list, model_response: EmbeddingResponse,  # noqa: A002 - LiteLLM's name
+    def embedding(self, model: str, input: list, model_response: EmbeddingResponse,
                   *args: Any, **kwargs: Any) -> EmbeddingResponse:
         name = model.split("/", 1)[-1]
         if name != MODEL_NAME:

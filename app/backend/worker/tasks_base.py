@@ -105,7 +105,7 @@ class ChatStatsTask(Task):
                                           queue=delivery.get("routing_key"), args=args, kwargs=kwargs, exc=exc)
             log.error("%s[%s] failed (attempt %d, now %s): %s", self.name, task_id, row["attempts"],
                       row["status"], row["reason"])
-        except Exception:  # noqa: BLE001 - the failure hook must never raise
+        except Exception:
             log.exception("%s[%s] failed and could not be recorded in failed_tasks", self.name, task_id)
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
@@ -114,5 +114,5 @@ class ChatStatsTask(Task):
         try:
             if failures.resolve_if_failed(task_name=self.name, args=args, kwargs=kwargs):
                 log.info("%s[%s] succeeded: its failed_tasks row is resolved", self.name, task_id)
-        except Exception:  # noqa: BLE001 - a success must not turn into a failure here
+        except Exception:
             log.exception("%s[%s] succeeded but its failed_tasks row could not be resolved", self.name, task_id)

@@ -14,7 +14,7 @@ from backend.llm.offline.textutil import background_weight, content_words, sente
 
 MAX_QUOTES = 3
 NOT_FOUND = "I couldn't find that in your messages."
-_QUESTION_WORDS = frozenset("did does was were when where who whom what which how why has have said say".split())
+_QUESTION_WORDS = frozenset(["did", "does", "was", "were", "when", "where", "who", "whom", "what", "which", "how", "why", "has", "have", "said", "say"])
 
 
 def answer(block: dict[str, Any]) -> dict[str, Any]:

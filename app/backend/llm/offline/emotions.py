@@ -20,8 +20,7 @@ from backend.llm.offline.textutil import words
 
 EMOTIONS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "trust", "anticipation")
 NEGATIONS = frozenset(
-    "not no never nobody nothing neither nor hardly don't doesn't didn't isn't aren't wasn't weren't "
-    "won't wouldn't can't cannot couldn't shouldn't ain't dont didnt isnt wasnt wont cant".split()
+    ["not", "no", "never", "nobody", "nothing", "neither", "nor", "hardly", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't", "wouldn't", "can't", "cannot", "couldn't", "shouldn't", "ain't", "dont", "didnt", "isnt", "wasnt", "wont", "cant"]
 )
 NEGATION_SPAN = 3
 UNNEGATED = frozenset({"stop", "help", "wait", "believe"})  # "can't stop laughing", "can't help crying"

@@ -13,27 +13,11 @@ from backend.llm.offline.conversation import Message
 from backend.llm.offline.dates import find_dates
 from backend.llm.offline.textutil import STOPWORDS, sentences
 
-PLACES = frozenset("""
-London Paris Berlin Madrid Rome Milan Barcelona Lisbon Amsterdam Brussels Vienna Prague Dublin Edinburgh
-Manchester Glasgow Zurich Geneva Munich Copenhagen Stockholm Oslo Helsinki Athens Istanbul Moscow Warsaw
-Budapest Tokyo Kyoto Osaka Seoul Beijing Shanghai Singapore Bangkok Delhi Mumbai Dubai Sydney Melbourne
-Auckland Toronto Montreal Vancouver Boston Chicago Seattle Austin Denver Atlanta Miami Dallas Houston
-Phoenix Portland Philadelphia Brooklyn Manhattan Queens Oakland Berkeley Nashville Orlando Detroit
-Mexico Cancun Rio Lima Bogota Cairo Nairobi Lagos Johannesburg Marrakech Lyon Marseille Nice Bordeaux
-Hamburg Cologne Florence Venice Naples Seville Valencia Porto Reykjavik Bali Hawaii Vegas Yosemite
-France Germany Spain Italy Portugal Ireland Scotland England Wales Britain UK USA America Canada Japan
-China India Brazil Australia Greece Turkey Switzerland Austria Belgium Netherlands Sweden Norway
-Denmark Finland Iceland Poland Morocco Egypt Thailand Vietnam Korea Argentina Chile Peru Colombia
-California Texas Florida Oregon Washington Colorado Arizona Nevada Utah Vermont Maine Alaska
-""".split()) | {"New York", "San Francisco", "Los Angeles", "Las Vegas", "New Orleans", "San Diego", "Hong Kong",
+PLACES = frozenset(["London", "Paris", "Berlin", "Madrid", "Rome", "Milan", "Barcelona", "Lisbon", "Amsterdam", "Brussels", "Vienna", "Prague", "Dublin", "Edinburgh", "Manchester", "Glasgow", "Zurich", "Geneva", "Munich", "Copenhagen", "Stockholm", "Oslo", "Helsinki", "Athens", "Istanbul", "Moscow", "Warsaw", "Budapest", "Tokyo", "Kyoto", "Osaka", "Seoul", "Beijing", "Shanghai", "Singapore", "Bangkok", "Delhi", "Mumbai", "Dubai", "Sydney", "Melbourne", "Auckland", "Toronto", "Montreal", "Vancouver", "Boston", "Chicago", "Seattle", "Austin", "Denver", "Atlanta", "Miami", "Dallas", "Houston", "Phoenix", "Portland", "Philadelphia", "Brooklyn", "Manhattan", "Queens", "Oakland", "Berkeley", "Nashville", "Orlando", "Detroit", "Mexico", "Cancun", "Rio", "Lima", "Bogota", "Cairo", "Nairobi", "Lagos", "Johannesburg", "Marrakech", "Lyon", "Marseille", "Nice", "Bordeaux", "Hamburg", "Cologne", "Florence", "Venice", "Naples", "Seville", "Valencia", "Porto", "Reykjavik", "Bali", "Hawaii", "Vegas", "Yosemite", "France", "Germany", "Spain", "Italy", "Portugal", "Ireland", "Scotland", "England", "Wales", "Britain", "UK", "USA", "America", "Canada", "Japan", "China", "India", "Brazil", "Australia", "Greece", "Turkey", "Switzerland", "Austria", "Belgium", "Netherlands", "Sweden", "Norway", "Denmark", "Finland", "Iceland", "Poland", "Morocco", "Egypt", "Thailand", "Vietnam", "Korea", "Argentina", "Chile", "Peru", "Colombia", "California", "Texas", "Florida", "Oregon", "Washington", "Colorado", "Arizona", "Nevada", "Utah", "Vermont", "Maine", "Alaska"]) | {"New York", "San Francisco", "Los Angeles", "Las Vegas", "New Orleans", "San Diego", "Hong Kong",
                 "Cape Town", "Buenos Aires", "Mexico City", "Rio de Janeiro", "Washington DC", "New Zealand",
                 "United States", "United Kingdom"}
 
-ORGANIZATIONS = frozenset("""
-Google Apple Amazon Microsoft Netflix Spotify Uber Lyft Airbnb Facebook Instagram WhatsApp Twitter
-TikTok YouTube Tesla IKEA Starbucks McDonald's Costco Walmart Target Zara Nike Adidas Disney Verizon
-Vodafone PayPal Venmo Deliveroo DoorDash Ryanair EasyJet Lufthansa Delta Amtrak Eurostar NHS BBC CNN
-""".split())
+ORGANIZATIONS = frozenset(["Google", "Apple", "Amazon", "Microsoft", "Netflix", "Spotify", "Uber", "Lyft", "Airbnb", "Facebook", "Instagram", "WhatsApp", "Twitter", "TikTok", "YouTube", "Tesla", "IKEA", "Starbucks", "McDonald's", "Costco", "Walmart", "Target", "Zara", "Nike", "Adidas", "Disney", "Verizon", "Vodafone", "PayPal", "Venmo", "Deliveroo", "DoorDash", "Ryanair", "EasyJet", "Lufthansa", "Delta", "Amtrak", "Eurostar", "NHS", "BBC", "CNN"])
 
 _ORG_SUFFIX = re.compile(
     r"\b(?:Inc|Ltd|LLC|Corp|Company|Co|University|College|School|Academy|Hospital|Clinic|Bank|Airlines?|"
@@ -42,9 +26,7 @@ _ORG_SUFFIX = re.compile(
 _CAPITALISED = re.compile(r"\b[A-Z][a-zA-Z'’&.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][a-zA-Z'’&.-]*)*")
 _PLACE_PREPOSITION = re.compile(r"\b(?:in|at|to|from|near|into|around)\s+$")
 _NOT_NAMES = frozenset(
-    "i i'm i'll i've i'd ok okay lol omg lmao haha yes no hey hi hello thanks thank sorry please god oh yeah "
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
-    "august september october november december tonight today tomorrow mom dad mum".split()
+    ["i", "i'm", "i'll", "i've", "i'd", "ok", "okay", "lol", "omg", "lmao", "haha", "yes", "no", "hey", "hi", "hello", "thanks", "thank", "sorry", "please", "god", "oh", "yeah", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "tonight", "today", "tomorrow", "mom", "dad", "mum"]
 )
 
 

@@ -17,16 +17,11 @@ MAX_TOPICS = 6
 MIN_TOPICS = 3
 RELATIVE_CUTOFF = 0.3  # beyond the first MIN_TOPICS, keep topics scoring at least this share of the best
 _DATE_WORDS = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday today tomorrow tonight yesterday morning "
-    "afternoon evening night week weekend month year january february march april may june july august "
-    "september october november december tmrw hour hours minute minutes next last ago".split()
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow", "tonight", "yesterday", "morning", "afternoon", "evening", "night", "week", "weekend", "month", "year", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "tmrw", "hour", "hours", "minute", "minutes", "next", "last", "ago"]
 )
 # Words that judge rather than name a subject: emotions and evaluations are reported elsewhere.
 _EVALUATIVE = frozenset(
-    "amazing awesome great nice best worst good bad better worse cool lovely beautiful wonderful fantastic "
-    "terrible horrible awful funny hilarious crazy weird cute sad happy glad excited exciting jealous sorry "
-    "tired busy ready free late early fine true real whole full huge tiny little big super totally "
-    "absolutely pretty honestly seriously basically exactly perfect wow yay ugh".split()
+    ["amazing", "awesome", "great", "nice", "best", "worst", "good", "bad", "better", "worse", "cool", "lovely", "beautiful", "wonderful", "fantastic", "terrible", "horrible", "awful", "funny", "hilarious", "crazy", "weird", "cute", "sad", "happy", "glad", "excited", "exciting", "jealous", "sorry", "tired", "busy", "ready", "free", "late", "early", "fine", "true", "real", "whole", "full", "huge", "tiny", "little", "big", "super", "totally", "absolutely", "pretty", "honestly", "seriously", "basically", "exactly", "perfect", "wow", "yay", "ugh"]
 )
 INFLECTED_WEIGHT = 0.6  # "fell", "walking": verbs name a subject less often than nouns do
 

@@ -19,7 +19,7 @@ import sqlite3
 import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from backend.errors import InvalidRequest
@@ -27,13 +27,13 @@ from backend.source.addressbook.writer import write_addressbook
 from backend.source.demo.attachments import ATTACHMENT_COLUMNS
 from backend.source.demo.content import PLANTED_TOPICS, TOPICS
 from backend.source.demo.messages import Renderer
-from backend.source.demo.rows import MESSAGE_COLUMNS
 from backend.source.demo.people import contact_cards, make_people
 from backend.source.demo.plan import ChatPlan, SourcePlan, new_guid, plan_source
+from backend.source.demo.rows import MESSAGE_COLUMNS
 from backend.source.demo.schema import load_schema, register_apple_functions
 from backend.source.demo.timeline import DAY, MALFORMED, SPAN_DAYS, allocate, build_timeline, event_count, to_ns
 
-APPLE_EPOCH = datetime(2001, 1, 1, tzinfo=timezone.utc)
+APPLE_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 NS = 1_000_000_000
 MANIFEST_NAME = "demo_source.json"
 # The malformed rows, in the order they are added as the source grows (one per 40 messages).
@@ -110,9 +110,9 @@ def generate_demo_source(
         raise DemoSourceExists(f"{out_dir} already holds a chat.db or AddressBook: choose an empty or new folder",
                                out_dir=str(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     now_s = (now - APPLE_EPOCH).total_seconds()
 
     rng = random.Random(seed)
@@ -265,4 +265,4 @@ def _topic_json(record: dict) -> dict:
 
 
 def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(APPLE_EPOCH.timestamp() + ns / NS, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(APPLE_EPOCH.timestamp() + ns / NS, tz=UTC).isoformat(timespec="seconds")

@@ -9,7 +9,7 @@ then referred to by label. Objects, classes and C strings share a second table o
 from __future__ import annotations
 
 import struct
-from typing import Hashable, Iterable
+from collections.abc import Hashable, Iterable
 
 from backend.source.typedstream.reader import (
     END,
