@@ -297,7 +297,7 @@ def persist_child(count: int, runs: int) -> None:
     from backend.config import get_settings
     from backend.db.engine import get_engine
     from backend.db.session import session_scope
-    from backend.eve import load_prompt
+    from backend.prompts import load_prompt
     from tests.fakes.openai_server import example_for
 
     engine = get_engine(get_settings().central_db_path)

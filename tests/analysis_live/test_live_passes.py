@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from backend.analysis import live
+from backend.analysis.live import service as live
 from backend.db.engine import get_engine
 from tests.analysis.helpers import busiest_conversation, db, plant_message
 from tests.analysis_faults.provider import schema_responder

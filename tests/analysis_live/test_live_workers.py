@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from backend.analysis import live
+from backend.analysis.live import service as live
 from backend.db.engine import get_engine
 from backend.events.bus import redis_client, relay_pending
 from backend.source.demo.live import LiveSourceWriter

@@ -13,8 +13,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from backend.analysis import runs
-from backend.analysis.runs_schemas import RunRequest
+from backend.analysis.runs import service as runs
+from backend.analysis.runs.schemas import RunRequest
 from backend.api.app import create_app
 from backend.config import get_settings, reset_settings_cache
 from backend.db.engine import get_engine

@@ -6,8 +6,8 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from backend.eve import load_prompt
 from backend.llm import complete_json
+from backend.prompts import load_prompt
 from tests.fakes.openai_server import example_for, resolve_ref
 from tests.llm.conftest import call_rows
 

@@ -10,10 +10,10 @@ from datetime import date, datetime
 
 import pytest
 
-from backend.eve import load_prompt
 from backend.llm.offline import MODEL, register_offline_provider
 from backend.llm.offline.provider import OfflineProvider
 from backend.llm.providers import CustomLLM, litellm, register_provider, registered_providers, unregister_provider
+from backend.prompts import load_prompt
 
 ME, SAM, JO = "Alex Kim", "Sam Rivera", "Jo Park"
 

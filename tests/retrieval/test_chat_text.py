@@ -6,7 +6,7 @@ import sqlite3
 
 from backend.config import get_settings
 from backend.db.engine import get_engine
-from backend.eve import load_pack
+from backend.prompts import load_pack
 from backend.retrieval import fill_pack
 from backend.retrieval.chat_text import search
 from backend.search import service

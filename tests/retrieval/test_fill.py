@@ -7,7 +7,7 @@ import pytest
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.db.session import session_scope
-from backend.eve import list_packs, load_pack
+from backend.prompts import list_packs, load_pack
 from backend.retrieval import fill_pack
 from backend.retrieval.chat_text import match_query, search
 from backend.retrieval.retrievers import DAY_MS

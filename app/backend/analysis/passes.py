@@ -18,7 +18,7 @@ from backend.analysis.context import conversation_context
 from backend.analysis.registry import AnalysisPass, Findings, FindingsContext, get, register
 from backend.config import get_settings
 from backend.db.session import session_scope
-from backend.eve import load_prompt
+from backend.prompts import load_prompt
 
 EMOTIONS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "trust", "anticipation")
 

@@ -33,7 +33,7 @@ from backend.config import get_settings
 from backend.db.clock import now_ms
 from backend.db.session import run_write, session_scope
 from backend.errors import BackendError
-from backend.eve import load_pack, load_prompt
+from backend.prompts import load_pack, load_prompt
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import redis
 import typer
 
-from backend.analysis import runs
-from backend.analysis.run_tasks import enqueue_start_run
-from backend.analysis.runs_schemas import RunRequest
+from backend.analysis.runs import service as runs
+from backend.analysis.runs.schemas import RunRequest
+from backend.analysis.runs.tasks import enqueue_start_run
 from backend.config import Settings
 from backend.db.engine import get_engine
 from backend.db.migrate import upgrade

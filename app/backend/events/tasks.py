@@ -26,7 +26,7 @@ _consumer: EventConsumer | None = None
 def _load_handlers() -> None:
     """Import the modules that register handlers (kept here so the bus itself knows no domain)."""
     import backend.analysis.handlers  # noqa: PLC0415
-    import backend.analysis.live_handlers  # noqa: PLC0415
+    import backend.analysis.live.handlers  # noqa: PLC0415
     import backend.conversations.handlers  # noqa: PLC0415
     import backend.search.handlers  # noqa: F401, PLC0415
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from backend.db.clock import now_ms as clock_now_ms
 from backend.db.session import session_scope
-from backend.eve.packs import ContextPack, DropFacets, LimitArtifacts, ShrinkTimeWindow
+from backend.prompts.pack import ContextPack, DropFacets, LimitArtifacts, ShrinkTimeWindow
 from backend.retrieval import repo
 from backend.retrieval.retrievers import DEFAULT_USER_NAME, RETRIEVERS, Item, Query, State
 

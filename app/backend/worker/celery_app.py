@@ -13,8 +13,8 @@ TASK_MODULES = (
     "backend.events.tasks",
     "backend.conversations.tasks",
     "backend.analysis.tasks",
-    "backend.analysis.live_tasks",
-    "backend.analysis.run_tasks",
+    "backend.analysis.live.tasks",
+    "backend.analysis.runs.tasks",
     "backend.search.tasks",
 )
 

@@ -1,13 +1,13 @@
 """Eve: the prompts and context packs under app/eve/, loaded into strict models.
 
-    from backend.eve import load_prompt, load_pack
+    from backend.prompts import load_prompt, load_pack
     messages = load_prompt("convo-all-v1").render(conversation={...})
 """
 
 from __future__ import annotations
 
-from backend.eve.packs import ContextPack, ContextPackInvalid, ContextPackNotFound, list_packs, load_pack
-from backend.eve.prompts import Prompt, PromptInvalid, PromptNotFound, PromptRenderError, list_prompts, load_prompt
+from backend.prompts.pack import ContextPack, ContextPackInvalid, ContextPackNotFound, list_packs, load_pack
+from backend.prompts.prompt import Prompt, PromptInvalid, PromptNotFound, PromptRenderError, list_prompts, load_prompt
 
 __all__ = [
     "ContextPack", "ContextPackInvalid", "ContextPackNotFound", "Prompt", "PromptInvalid", "PromptNotFound",

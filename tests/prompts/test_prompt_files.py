@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from backend.eve import (
+from backend.prompts import (
     ContextPackInvalid,
     ContextPackNotFound,
     PromptInvalid,
@@ -21,8 +21,8 @@ from backend.eve import (
     load_pack,
     load_prompt,
 )
-from backend.eve.packs import RETRIEVERS, packs_dir
-from backend.eve.prompts import prompts_dir
+from backend.prompts.pack import RETRIEVERS, packs_dir
+from backend.prompts.prompt import prompts_dir
 
 CONVERSATION = {
     "participants": [{"name": "Alex Kim", "is_me": True}, {"name": "Sam Rivera", "is_me": False}],

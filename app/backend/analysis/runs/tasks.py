@@ -1,4 +1,4 @@
-"""Celery side of analysis runs (thin: each calls one service of backend.analysis.runs).
+"""Celery side of analysis runs (thin: each calls one service of backend.analysis.runs.service).
 
 - `analysis.start_run` (db queue): ensures and links the run's jobs, then sends `analysis.run_job` for each.
 - Progress: after a task that can settle a job (`analysis.run_job`, `analysis.persist_result`,
@@ -15,7 +15,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun
 
-from backend.analysis import runs
+from backend.analysis.runs import service as runs
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.events.bus import redis_client

@@ -1,4 +1,4 @@
-"""Celery tasks of the live passes (thin: each calls one service of `backend.analysis.live`).
+"""Celery tasks of the live passes (thin: each calls one service of `backend.analysis.live.service`).
 
 - `llm.call_live_pass` (llm queue, the gevent worker; sent with a countdown by the message.created
   handler): clears the conversation's debounce key, asks the model about the new messages, then sends
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.analysis import live
+from backend.analysis.live import service as live
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.events.bus import redis_client

@@ -26,7 +26,7 @@ from backend.analysis.registry import AnalysisPass
 from backend.config import get_settings
 from backend.db.clock import now_ms
 from backend.db.session import execute, fetch_all, fetch_one, run_write, session_scope
-from backend.eve import load_prompt
+from backend.prompts import load_prompt
 from backend.settings import repo as settings_repo
 
 DEBOUNCE_S = 10.0

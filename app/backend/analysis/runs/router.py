@@ -7,9 +7,9 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
-from backend.analysis import runs
-from backend.analysis.run_tasks import enqueue_start_run
-from backend.analysis.runs_schemas import CreatedRun, Estimate, Run, RunList, RunRequest, Scope
+from backend.analysis.runs import service as runs
+from backend.analysis.runs.schemas import CreatedRun, Estimate, Run, RunList, RunRequest, Scope
+from backend.analysis.runs.tasks import enqueue_start_run
 from backend.errors import InvalidRequest
 from backend.events.bus import redis_client
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.analysis import live
+from backend.analysis.live import service as live
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.events.bus import redis_client

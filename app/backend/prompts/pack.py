@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from backend.errors import BackendError, NotFound
-from backend.eve.prompts import eve_dir
+from backend.prompts.prompt import eve_dir
 
 PACK_SUFFIX = ".pack.yaml"
 _NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"

@@ -19,10 +19,11 @@ import redis
 from sqlalchemy import Connection, Engine
 
 from backend.analysis import jobs as jobs_service
-from backend.analysis import registry, runs_repo
+from backend.analysis import registry
 from backend.analysis import repo as jobs_repo
 from backend.analysis.context import CHARS_PER_TOKEN, conversation_context
-from backend.analysis.runs_schemas import CreatedRun, Estimate, Run, RunList, RunRequest
+from backend.analysis.runs import repo as runs_repo
+from backend.analysis.runs.schemas import CreatedRun, Estimate, Run, RunList, RunRequest
 from backend.config import OFFLINE_LLM_MODEL
 from backend.db.clock import now_ms
 from backend.db.session import run_write, session_scope
@@ -124,7 +125,7 @@ def estimate(engine: Engine, request: RunRequest, *, model: str) -> Estimate:
 
 def prompt_tokens(analysis_pass: registry.AnalysisPass) -> int:
     """Tokens of the prompt itself around the conversation: its rendered text and the schema instruction."""
-    from backend.eve import load_prompt  # noqa: PLC0415
+    from backend.prompts import load_prompt  # noqa: PLC0415
 
     prompt = load_prompt(analysis_pass.prompt_id)
     rendered = prompt.render(**{name: {"participants": [], "messages": []} for name in prompt.variables})
