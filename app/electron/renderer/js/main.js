@@ -7,6 +7,7 @@ import { ChatList } from './chats.js';
 import { ConversationView } from './conversation.js';
 import { EvePanel } from './eve.js';
 import { SearchPanel } from './search.js';
+import { currentRoute, navigate, route, setFallback, startRouter } from './router.js';
 import { LiveStream } from './sse.js';
 import { StatusIndicator } from './status.js';
 import { Tabs } from './tabs.js';
@@ -33,7 +34,10 @@ function boot() {
   new SearchPanel({ form: $('search-form'), input: $('search-input'), results: $('search-results'), status: $('search-status') }, {
     chatName: async (id) => (await chatById(id))?.display_name || `Chat ${id}`,
     onOpenMessage: (chatId, messageId) => openChat(chatId, messageId),
-    onShow: () => tabs.show('search'),
+    onShow: () => {
+      if (currentRoute()?.name !== 'chats') navigate('chats');
+      tabs.show('search');
+    },
   });
 
   async function chatById(id) {
@@ -42,7 +46,26 @@ function boot() {
     return chatNames.get(id);
   }
 
-  async function openChat(id, messageId = null) {
+  // Opening a chat from anywhere (list, search, Eve, an insights page) goes through the address, so the
+  // Back button and links work; the message to focus waits for the route to show the chat.
+  let pendingFocus = null;
+  function openChat(id, messageId = null) {
+    pendingFocus = messageId;
+    navigate('chats', id);
+  }
+
+  route('chats', async ([id]) => {
+    const chatId = Number(id);
+    if (!id) {
+      if (!conversation.chat && chats.first()) navigate('chats', chats.first().id);
+      return;
+    }
+    const focus = pendingFocus;
+    pendingFocus = null;
+    if (Number.isSafeInteger(chatId)) await showChat(chatId, focus);
+  });
+
+  async function showChat(id, messageId) {
     const chat = await chatById(id);
     if (!chat) return;
     chats.select(id);
@@ -61,13 +84,18 @@ function boot() {
     events: {
       snapshot: (page) => {
         chats.applySnapshot(page);
-        if (!conversation.chat && chats.first()) openChat(chats.first().id);
+        const shown = currentRoute();
+        if (shown?.name === 'chats' && !shown.args.length && !conversation.chat && chats.first()) {
+          navigate('chats', chats.first().id);
+        }
       },
       'chat.updated': (data) => chatUpdated(data),
       'message.created': (data) => chatUpdated(data),
     },
   }).start();
   status.start();
+  setFallback('chats');
+  startRouter();
 }
 
 const token = takeToken();
