@@ -2,15 +2,16 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: run test install install-node chromium clean-venv
+.PHONY: run test install install-node chromium clean-venv lock
 
-$(STAMP): pyproject.toml
+# Python packages exactly as requirements.lock pins them (versions and hashes), then the project itself.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -45,6 +46,11 @@ run: $(STAMP)
 test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/python -m pytest -q
 	npm test
+
+# Refresh requirements.lock to the newest releases pyproject.toml allows (see README, "Dependencies").
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 \
+	  --upgrade --quiet -o requirements.lock
 
 clean-venv:
 	rm -rf $(VENV)
