@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
@@ -34,6 +34,9 @@ from backend.db.clock import now_ms
 from backend.db.session import run_write, session_scope
 from backend.errors import BackendError
 from backend.prompts import load_pack, load_prompt
+
+if TYPE_CHECKING:
+    from backend.retrieval.fill import FilledContext
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +212,8 @@ def stream_reply(engine: Engine, thread_id: int, message_id: int) -> Iterator[Re
         _finish(engine, message_id, status="error", content=_partial(text), model=settings.llm_model, citations=[],
                 error_code="reply_failed", error=f"{type(exc).__name__}: {exc}")
         finished = True
-        yield "error", {"message_id": message_id, "code": "reply_failed", "message": "Eve could not answer: " + str(exc)}
+        yield "error", {"message_id": message_id, "code": "reply_failed",
+                        "message": "Eve could not answer: " + str(exc)}
     finally:
         if not finished:  # the client went away mid-stream: keep what it saw, mark the reply interrupted
             _finish(engine, message_id, status="error", content=_partial(text), model=settings.llm_model,
@@ -240,7 +244,7 @@ def _conversation_so_far(engine: Engine, thread_id: int, message_id: int) -> tup
     return question, history[-HISTORY_TURNS:], context
 
 
-def _fill(engine: Engine, *, question: str, context: ThreadContext):  # noqa: ANN202 - FilledContext
+def _fill(engine: Engine, *, question: str, context: ThreadContext) -> FilledContext:
     from backend.retrieval import fill_pack  # noqa: PLC0415
 
     return fill_pack(load_pack(PACK_ID), question=question, chat_ids=context.chat_ids,

@@ -213,7 +213,8 @@ def list_chunk_embedding_ids(conn: Connection, *, model: str, filters: dict[str,
         WHERE e.kind = 'chunk' AND e.model = :model
           AND (:chat_id IS NULL OR v.chat_id = :chat_id)
           AND (:chat_ids IS NULL OR v.chat_id IN (SELECT value FROM json_each(:chat_ids)))
-          AND (:contact_id IS NULL OR v.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id))
+          AND (:contact_id IS NULL
+               OR v.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id))
           AND (:since IS NULL OR v.last_message_at >= :since)
           AND (:until IS NULL OR v.started_at < :until)
     """, {"model": model, **{key: filters.get(key) for key in ("chat_id", "chat_ids", "contact_id", "since",

@@ -60,7 +60,7 @@ def decode_summary_info(blob: bytes | None, *, part_count: int | None = None) ->
         return _EMPTY
     try:
         return _decode(bytes(blob), part_count)
-    except Exception as exc:  # a safety net: the contract is to never raise on any input
+    except Exception as exc:  # noqa: BLE001 - a safety net: the contract is to never raise on any input
         return SummaryInfo({}, (), False, (f"message_summary_info could not be decoded: {exc!r}",))
 
 
@@ -70,7 +70,7 @@ def _decode(data: bytes, part_count: int | None) -> SummaryInfo:
         return SummaryInfo({}, (), False, ("message_summary_info is empty",))
     try:
         root = plistlib.loads(data)
-    except Exception as exc:  # plistlib raises many types on malformed input
+    except Exception as exc:  # noqa: BLE001 - plistlib raises many types on malformed input
         return SummaryInfo({}, (), False, (f"not a property list: {exc}",))
     if not isinstance(root, dict):
         return SummaryInfo({}, (), False, (f"property list root is {type(root).__name__}, not a dict",))
@@ -119,7 +119,8 @@ def _part_number(value: Any, where: str, errors: list[str]) -> int | None:
         return value
     if type(value) is str and value.isdecimal() and len(value) < 10:
         return int(value)
-    return _bad(value, where, errors)
+    _bad(value, where, errors)
+    return None
 
 
 def _bad(value: Any, where: str, errors: list[str]) -> None:

@@ -122,6 +122,7 @@ def create_message(conn: sqlite3.Connection, *, row: list, chat_id: int) -> int:
     date = row[MESSAGE_COLUMNS.index("date")]
     conn.execute("INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)",
                  (chat_id, rowid, date))
+    assert rowid is not None
     return rowid
 
 

@@ -69,7 +69,9 @@ class Class:
         """This class's name and its superclasses' names, most derived first (read it when the
         stream is read: it is cached)."""
         if self._names is None:
-            names, cls, seen = [], self, 0
+            names: list[str] = []
+            cls: Class | None = self
+            seen = 0
             while cls is not None and seen < MAX_DEPTH:
                 names.append(cls.name)
                 cls, seen = cls.superclass, seen + 1
@@ -198,7 +200,7 @@ class TypedStreamReader:
         tag = self._byte()
         if tag < 0x80:
             return tag
-        if tag == INT16_TAG or tag == INT32_TAG:
+        if tag in (INT16_TAG, INT32_TAG):
             return self._tagged(tag, not unsigned)
         if tag >= 0x92:
             return tag if unsigned else tag - 0x100
@@ -217,7 +219,7 @@ class TypedStreamReader:
     def _label(self, tag: int, table: list[Any], what: str) -> Any:
         """Resolve a reference whose first byte `tag` was just read."""
         start = self.pos - 1
-        if tag == INT16_TAG or tag == INT32_TAG:
+        if tag in (INT16_TAG, INT32_TAG):
             value = self._tagged(tag, True)
         elif 0x80 <= tag < 0x92:
             raise self._fail(f"expected a {what} reference, found tag 0x{tag:02x}", start)
@@ -359,7 +361,7 @@ class TypedStreamReader:
                 pos += 1
             else:
                 self.pos = pos
-                raw = self.read_shared_string()
+                raw = self.read_shared_string()  # type: ignore[assignment]  # None only for a nil string
                 pos = self.pos
             parsed = type_cache.get(raw)
             if parsed is None:
