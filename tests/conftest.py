@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -7,14 +8,16 @@ import pytest
 pytest_plugins = ["tests.mirror_fixtures", "tests.worker_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_TESTDATA = REPO_ROOT.parent / "shared" / "testdata"
+# Real data captured from macOS: CHATSTATS_TESTDATA_DIR when set, else ../shared/testdata beside the clone.
+SHARED_TESTDATA = Path(os.environ.get("CHATSTATS_TESTDATA_DIR") or REPO_ROOT.parent / "shared" / "testdata")
 
 
 @pytest.fixture(scope="session")
 def testdata_dir() -> Path:
-    """Real data captured from macOS (../shared/testdata); skip when this clone has none beside it."""
+    """Real data captured from macOS; skip, saying where it was looked for, when there is none."""
     if not SHARED_TESTDATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_TESTDATA} (it sits beside the clone in CI)")
+        pytest.skip(f"shared test data not found at {SHARED_TESTDATA}: set CHATSTATS_TESTDATA_DIR to its folder "
+                    "(CI keeps it at ../shared/testdata beside the clone)")
     return SHARED_TESTDATA
 
 

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port
     cors_origins: list[str] = Field(default_factory=list)
     api_token: str = ""  # empty: a fresh random token per launch
+    # `up`: how long children may take to become healthy; 0: no limit (a child that exits still fails the start)
+    start_timeout_s: float = Field(default=60.0, ge=0)
     renderer_dir: Path | None = None  # the inbox UI served at /app (None: app/electron/renderer)
     log_level: str = "INFO"
     live_sync: bool = True  # the API process watches the source and mirrors changes as they happen
@@ -81,5 +83,5 @@ def reset_settings_cache() -> None:
 def data_dir() -> Path:
     """The one place that decides where ChatStats keeps its files; creates it when missing."""
     path = get_settings().data_dir.expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's messages: theirs alone
     return path

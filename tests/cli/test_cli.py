@@ -46,6 +46,25 @@ def test_migrate_prints_the_revision(isolated_data_dir):
     assert line["revision"] == head_revision() and (isolated_data_dir / "central.db").exists()
 
 
+def test_version_is_the_installed_package_version():
+    from importlib.metadata import version
+
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"chatstats {version('chatstats')}"
+
+
+def test_search_before_any_import_says_to_import_and_creates_nothing(isolated_data_dir):
+    result = _run("search", "hello")
+    assert result.returncode == 2 and "chatstats import" in result.stderr
+    assert not isolated_data_dir.exists()  # no empty database (nor its folder) left behind
+
+
+def test_data_dir_and_central_db_are_private(isolated_data_dir):
+    assert _run("migrate").returncode == 0
+    assert isolated_data_dir.stat().st_mode & 0o777 == 0o700
+    assert (isolated_data_dir / "central.db").stat().st_mode & 0o777 == 0o600
+
+
 def test_import_of_a_missing_source_is_a_clear_error(tmp_path):
     result = _run("import", "--source", str(tmp_path / "missing" / "chat.db"))
     assert result.returncode == 2

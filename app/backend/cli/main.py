@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import typer
@@ -11,14 +12,25 @@ import typer
 from backend.cli.debug import app as debug_app
 from backend.cli.errors import handle_errors
 from backend.config import get_settings
+from backend.errors import InvalidRequest
 from backend.logging_setup import configure_logging
 
 app = typer.Typer(help="ChatStats: a live, searchable mirror of your Messages.", no_args_is_help=True)
 app.add_typer(debug_app, name="debug")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"chatstats {version('chatstats')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(log_level: str = typer.Option(None, help="DEBUG, INFO, WARNING (default: CHATSTATS_LOG_LEVEL)")) -> None:
+def main(
+    log_level: str = typer.Option(None, help="DEBUG, INFO, WARNING (default: CHATSTATS_LOG_LEVEL)"),
+    show_version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                      help="Print the version and exit."),
+) -> None:
     configure_logging(log_level or get_settings().log_level)
 
 
@@ -137,6 +149,7 @@ def up(
     parent_pid: int = typer.Option(None, "--parent-pid", help="exit when this process dies (the Electron shell)"),
 ) -> None:
     """Run everything (redis, API, workers, beat), print the ready JSON line, restart what crashes."""
+    print("ChatStats is starting...", file=sys.stderr, flush=True)
     from backend.cli.up import up as run_up
 
     raise typer.Exit(run_up(source=source, addressbook=addressbook, demo=demo, demo_if_missing=demo_if_missing,
@@ -207,7 +220,11 @@ def search(
     from backend.db.engine import get_engine
     from backend.search import service
 
-    engine = get_engine(get_settings().central_db_path)
+    central_db = get_settings().central_db_path
+    if not central_db.exists():  # nothing to search, and no empty database left behind
+        raise InvalidRequest(f"Nothing has been imported into {central_db} yet: run `chatstats import` (or "
+                             "`chatstats up`) first.")
+    engine = get_engine(central_db)
     migrations.upgrade(engine)
     if embed_first:
         service.embed_conversations(engine)

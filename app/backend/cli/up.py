@@ -103,10 +103,12 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     sys.stdout = sys.stderr  # nothing but status lines may reach the real stdout
     configure_logging(logging.getLevelName(logging.getLogger().level))  # same level, handlers now on stderr
 
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        log.info("running as root: so do the workers (Celery discourages it; they accept JSON messages only)")
     parent = ParentWatch(parent_pid) if parent_pid is not None else None
     settings = get_settings()
     data_dir = settings.data_dir.expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's messages: theirs alone
     lock = hold_instance_lock(data_dir)  # noqa: F841 - held until we exit
     private_redis, redis_url = resolve_redis(settings, data_dir)
     # the import is crash-safe: a signal before any child exists just ends the process (default handlers)
@@ -123,7 +125,7 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     env = child_env(settings, redis_url=redis_url, source=prepared.source, addressbook=prepared.addressbook,
                     token=token)
     supervisor = Supervisor(supervised_children(data_dir, redis=private_redis, pinger=pinger), env, stop=stop,
-                            emit=emit, parent=parent)
+                            emit=emit, parent=parent, start_timeout=settings.start_timeout_s or None)
     writer = None
     try:
         if not supervisor.start():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 from celery import Celery
+from celery.exceptions import SecurityWarning
 from kombu import Queue
 
 from backend.config import get_settings
@@ -17,6 +21,11 @@ TASK_MODULES = (
     "backend.analysis.runs.tasks",
     "backend.search.tasks",
 )
+
+# As root (a container, CI) every worker warns that root is discouraged; `chatstats up` says it once instead.
+# The workers accept JSON only, which is what makes root merely discouraged rather than refused.
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    warnings.filterwarnings("ignore", category=SecurityWarning)
 
 
 def celery_url(redis_url: str) -> str:
