@@ -124,9 +124,11 @@ def list_hours(conn: Connection, *, local_sql: str, since: int | None, until: in
 
 def list_senders(conn: Connection, *, since: int | None, until: int | None,
                  chat_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """Per chat and sender contact (as stored; NULL for the user or an unknown handle): visible messages."""
+    """Per chat and sender contact (as stored; NULL for the user or an unknown handle): visible messages,
+    first and last."""
     return fetch_all(conn, f"""
-        SELECT m.chat_id, m.is_from_me, m.sender_contact_id, count(*) AS messages
+        SELECT m.chat_id, m.is_from_me, m.sender_contact_id, count(*) AS messages, min(m.sent_at) AS first,
+               max(m.sent_at) AS last
         FROM {BY_CHAT}
         WHERE {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}
         GROUP BY m.chat_id, m.is_from_me, m.sender_contact_id
@@ -171,11 +173,12 @@ def list_most_reacted(conn: Connection, *, since: int | None, until: int | None,
                       chat_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """Messages sent in the period with the most active reactions."""
     return fetch_all(conn, f"""
-        SELECT m.id AS message_id, m.chat_id, m.is_from_me, m.sent_at, m.text, count(*) AS reactions
-        FROM reactions r CROSS JOIN messages m ON m.id = r.message_id
-        WHERE r.is_active = 1 AND {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}
-        GROUP BY m.id
-        ORDER BY reactions DESC, m.sent_at DESC
+        SELECT m.id AS message_id, m.chat_id, m.is_from_me, m.sent_at, m.text, r.reactions
+        FROM (SELECT message_id, count(*) AS reactions FROM reactions WHERE is_active = 1 AND message_id IS NOT NULL
+              GROUP BY message_id) r
+        CROSS JOIN messages m ON m.id = r.message_id
+        WHERE {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}
+        ORDER BY r.reactions DESC, m.sent_at DESC
         LIMIT :limit
     """, _params(since, until, limit=limit))
 

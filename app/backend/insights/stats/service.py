@@ -63,6 +63,18 @@ def period_out(period: Period, mirror: Mirror) -> PeriodOut:
                      timezone=zone_name(mirror.zone))
 
 
+def chat_rows(senders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per chat totals (messages, sent, first, last) from the per-sender rows."""
+    chats: dict[int, dict[str, Any]] = {}
+    for r in senders:
+        c = chats.setdefault(r["chat_id"], {"chat_id": r["chat_id"], "messages": 0, "sent": 0, "first": r["first"],
+                                            "last": r["last"]})
+        c["messages"] += r["messages"]
+        c["sent"] += r["messages"] if r["is_from_me"] else 0
+        c["first"], c["last"] = min(c["first"], r["first"]), max(c["last"], r["last"])
+    return list(chats.values())
+
+
 def message_counts(rows: list[dict[str, Any]]) -> MessageCounts:
     total = sum(r["messages"] for r in rows)
     sent = sum(r["sent"] or 0 for r in rows)
@@ -158,18 +170,18 @@ def overview(engine: Engine, period: Period, *, bucket: StatsBucket | None = Non
              limit: int = TOP_PEOPLE) -> Overview:
     def run(conn: Connection, mirror: Mirror) -> Overview:
         since, until = period.since_ms, period.until_ms
-        chat_rows = repo.list_chat_counts(conn, since=since, until=until)
         senders = repo.list_senders(conn, since=since, until=until)
+        per_chat = chat_rows(senders)
         hours = hours_of(conn, mirror, period, None)
-        groups = sorted((r for r in chat_rows if mirror.chats.get(r["chat_id"]) and
+        groups = sorted((r for r in per_chat if mirror.chats.get(r["chat_id"]) and
                          mirror.chats[r["chat_id"]].is_group), key=lambda r: (-r["messages"], r["chat_id"]))
         return Overview(
-            period=period_out(period, mirror), messages=message_counts(chat_rows),
+            period=period_out(period, mirror), messages=message_counts(per_chat),
             reactions=reaction_stats(conn, period, None),
-            chats=len(chat_rows), group_chats=len(groups), people=count_people(mirror, chat_rows, senders),
-            first_message_at=min((r["first"] for r in chat_rows), default=None),
-            last_message_at=max((r["last"] for r in chat_rows), default=None),
-            top_people=rank_people(mirror, chat_rows, _chat_counts(conn, period.previous()), limit),
+            chats=len(per_chat), group_chats=len(groups), people=count_people(mirror, per_chat, senders),
+            first_message_at=min((r["first"] for r in per_chat), default=None),
+            last_message_at=max((r["last"] for r in per_chat), default=None),
+            top_people=rank_people(mirror, per_chat, _chat_counts(conn, period.previous()), limit),
             top_groups=[GroupRank(chat_id=r["chat_id"], name=mirror.chat_name(r["chat_id"]), messages=r["messages"],
                                   sent=r["sent"] or 0, members=len(mirror.chats[r["chat_id"]].members))
                         for r in groups[:TOP_GROUPS]],

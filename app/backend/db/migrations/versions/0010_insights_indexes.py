@@ -19,6 +19,8 @@ UPGRADE = [
        WHERE kind = 'message' AND deleted_at IS NULL""",
     """CREATE INDEX ix_messages_insights_chat ON messages(chat_id, sent_at, is_from_me, conversation_id,
        sender_contact_id) WHERE kind = 'message' AND deleted_at IS NULL""",
+    """CREATE INDEX ix_messages_insights_conversation ON messages(conversation_id, sent_at, id, is_from_me)
+       WHERE kind = 'message' AND deleted_at IS NULL""",
     "CREATE INDEX ix_reactions_reacted ON reactions(reacted_at) WHERE is_active = 1",
 ]
 
@@ -29,5 +31,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("ix_reactions_reacted", "ix_messages_insights_chat", "ix_messages_insights_time"):
+    for name in ("ix_reactions_reacted", "ix_messages_insights_conversation", "ix_messages_insights_chat",
+                 "ix_messages_insights_time"):
         op.execute(f"DROP INDEX IF EXISTS {name}")
