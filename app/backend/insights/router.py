@@ -9,6 +9,7 @@ from backend.insights.schemas import Bucket, ChatInsights, ConversationInsights,
 from backend.insights.stats.metrics import metrics_markdown
 from backend.insights.stats.schemas import (
     ChatStats,
+    DrillDown,
     MetricsDoc,
     Overview,
     PersonRank,
@@ -56,6 +57,19 @@ def get_chat_stats(chat_id: int, request: Request, period: str | None = _PERIOD,
     """One chat: members' shares, reactions, who replies to whom, activity."""
     return service.chat_stats(request.app.state.engine, chat_id, service.make_period(period, since, until),
                               bucket=bucket)
+
+
+@router.get("/messages", response_model=DrillDown)
+def list_messages_behind(request: Request, since_ms: int | None = Query(None, description="unix ms, inclusive"),
+                         until_ms: int | None = Query(None, description="unix ms, exclusive"),
+                         contact_id: int | None = Query(None, description="a person's one-to-one chats"),
+                         chat_id: int | None = Query(None), weekday: int | None = Query(None, ge=0, le=6),
+                         hour: int | None = Query(None, ge=0, le=23),
+                         limit: int = Query(100, ge=1, le=500)) -> DrillDown:
+    """The messages behind a bar, a heatmap cell (local weekday, Monday = 0, and hour) or a person."""
+    cell = (weekday, hour) if weekday is not None and hour is not None else None
+    return service.messages_behind(request.app.state.engine, since_ms=since_ms, until_ms=until_ms,
+                                   contact_id=contact_id, chat_id=chat_id, cell=cell, limit=limit)
 
 
 @router.get("/years", response_model=YearList)

@@ -4,14 +4,14 @@ contact), which person a one-to-one chat is with, the chats' names, and local ti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import Connection
 
 from backend.db.clock import now_ms
 from backend.insights.stats import repo
 from backend.insights.stats.local_time import DAY_MS, local_ms_sql, offset_ms
-from backend.insights.stats.period import Period, local_zone
+from backend.insights.stats.period import Period, local_midnight_ms, local_zone
 
 
 @dataclass
@@ -41,6 +41,10 @@ class Mirror:
         """Today's local day number."""
         now = now_ms()
         return (now + offset_ms(self.zone, now)) // DAY_MS
+
+    def day_ms(self, day: str) -> int:
+        """UTC ms of local midnight starting the ISO date `day`."""
+        return local_midnight_ms(date.fromisoformat(day), self.zone)
 
     def live(self, contact_id: int | None) -> int | None:
         return self.owner.get(contact_id, contact_id) if contact_id is not None else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.insights.stats.local_time import local_day, weekday
@@ -75,7 +75,18 @@ def pick_bucket(days: Sequence[int]) -> StatsBucket:
     return "day" if span <= 92 else "week" if span <= 3 * 366 else "month"
 
 
-def activity(hours: Hours, bucket: StatsBucket | None = None) -> Activity:
+def next_bucket(start: str, bucket: StatsBucket) -> str:
+    day = date.fromisoformat(start)
+    if bucket == "day":
+        return (day + timedelta(days=1)).isoformat()
+    if bucket == "week":
+        return (day + timedelta(days=7)).isoformat()
+    following = day.replace(year=day.year + 1, month=1) if day.month == 12 else day.replace(month=day.month + 1)
+    return following.isoformat()
+
+
+def activity(hours: Hours, bucket: StatsBucket | None = None,
+             to_ms: Callable[[str], int] | None = None) -> Activity:
     per_day = hours.days()
     chosen = bucket or pick_bucket(list(per_day))
     points: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -84,7 +95,10 @@ def activity(hours: Hours, bucket: StatsBucket | None = None) -> Activity:
         cell[0] += messages
         cell[1] += sent
     return Activity(bucket=chosen, points=[
-        ActivityPoint(bucket=key, messages=m, sent=s, received=m - s) for key, (m, s) in sorted(points.items())])
+        ActivityPoint(bucket=key, messages=m, sent=s, received=m - s,
+                      start_ms=to_ms(key) if to_ms else None,
+                      end_ms=to_ms(next_bucket(key, chosen)) if to_ms else None)
+        for key, (m, s) in sorted(points.items())])
 
 
 def streaks(days: Iterable[int], *, today: int) -> Streaks:

@@ -241,3 +241,22 @@ def get_longest_conversation(conn: Connection, *, since: int | None, until: int 
         ORDER BY c.message_count DESC, c.last_message_at - c.started_at DESC, c.id
         LIMIT 1
     """, _params(since, until))
+
+
+
+def list_messages(conn: Connection, *, since: int | None, until: int | None, chat_ids: Sequence[int] | None,
+                  local_sql: str, cell: tuple[int, int] | None, limit: int) -> list[dict[str, Any]]:
+    """The messages behind a figure: visible ones in the range (and chats, and local weekday x hour cell),
+    oldest first."""
+    where = ""
+    if cell is not None:
+        weekday, hour = int(cell[0]), int(cell[1])
+        where = (f" AND ({local_sql} / 3600000) % 24 = {hour}"
+                 f" AND ({local_sql} / 86400000 + 3) % 7 = {weekday}")
+    return fetch_all(conn, f"""
+        SELECT m.id AS message_id, m.chat_id, m.sent_at, m.is_from_me, m.sender_contact_id, m.text
+        FROM messages m
+        WHERE {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}{where}
+        ORDER BY m.sent_at, m.id
+        LIMIT :limit
+    """, _params(since, until, limit=limit))

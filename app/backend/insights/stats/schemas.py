@@ -49,6 +49,8 @@ class ReactionStats(BaseModel):
 
 class ActivityPoint(BaseModel):
     bucket: str  # local date starting the day, week (Monday) or month
+    start_ms: int | None = None  # the bucket as a time range (for the messages behind a bar)
+    end_ms: int | None = None
     messages: int
     sent: int
     received: int
@@ -246,6 +248,21 @@ class YearReview(BaseModel):
     heatmap: Heatmap
     previous_year: YearChange
     years: list[int]  # every year with messages, for navigation
+
+
+class DrillMessage(BaseModel):
+    message_id: int
+    chat_id: int
+    chat_name: str
+    sent_at: int
+    is_from_me: bool
+    sender: str  # "Me", the sender's name, or "Unknown"
+    text: str | None
+
+
+class DrillDown(BaseModel):
+    messages: list[DrillMessage]  # oldest first
+    truncated: bool  # more messages match than were returned
 
 
 class YearList(BaseModel):

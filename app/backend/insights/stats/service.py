@@ -14,12 +14,14 @@ from sqlalchemy import Connection, Engine
 
 from backend.db.clock import now_ms
 from backend.db.session import session_scope
-from backend.insights.exceptions import ChatNotFound, ContactNotFound
+from backend.insights.exceptions import ChatNotFound, ContactNotFound, InvalidPeriod
 from backend.insights.stats import cache, derive, repo
 from backend.insights.stats.context import Mirror, load_mirror, period_key, zone_name
 from backend.insights.stats.period import Period, local_zone
 from backend.insights.stats.schemas import (
     ChatStats,
+    DrillDown,
+    DrillMessage,
     GroupRank,
     LengthStats,
     MemberShare,
@@ -185,7 +187,7 @@ def overview(engine: Engine, period: Period, *, bucket: StatsBucket | None = Non
             top_groups=[GroupRank(chat_id=r["chat_id"], name=mirror.chat_name(r["chat_id"]), messages=r["messages"],
                                   sent=r["sent"] or 0, members=len(mirror.chats[r["chat_id"]].members))
                         for r in groups[:TOP_GROUPS]],
-            activity=derive.activity(hours, bucket), heatmap=hours.heatmap(),
+            activity=derive.activity(hours, bucket, mirror.day_ms), heatmap=hours.heatmap(),
             streaks=derive.streaks(hours.days(), today=mirror.today()),
             initiations=derive.initiations(*_openers(conn, period, None)),
             late_night_share=hours.late_night_share())
@@ -237,7 +239,7 @@ def person_stats(engine: Engine, contact_id: int, period: Period, *, bucket: Sta
             top_emoji=derive.top(emoji_mine + emoji_theirs, TOP_TERMS),
             top_emoji_mine=derive.top(emoji_mine, TOP_TERMS), top_emoji_theirs=derive.top(emoji_theirs, TOP_TERMS),
             top_words=derive.top(count_words(r["text"] for r in texts), TOP_TERMS),
-            reactions=reaction_stats(conn, period, chat_ids), activity=derive.activity(hours, bucket),
+            reactions=reaction_stats(conn, period, chat_ids), activity=derive.activity(hours, bucket, mirror.day_ms),
             heatmap=hours.heatmap())
 
     return compute(engine, ("person", contact_id, period_key(period), bucket), run)
@@ -288,7 +290,34 @@ def chat_stats(engine: Engine, chat_id: int, period: Period, *, bucket: StatsBuc
             initiations=derive.initiations(*_openers(conn, period, ids)),
             streaks=derive.streaks(hours.days(), today=mirror.today()),
             top_emoji=derive.top(count_emoji(texts), TOP_TERMS), top_words=derive.top(count_words(texts), TOP_TERMS),
-            reactions=reaction_stats(conn, period, ids), activity=derive.activity(hours, bucket),
+            reactions=reaction_stats(conn, period, ids), activity=derive.activity(hours, bucket, mirror.day_ms),
             heatmap=hours.heatmap())
 
     return compute(engine, ("chat", chat_id, period_key(period), bucket), run)
+
+
+def messages_behind(engine: Engine, *, since_ms: int | None, until_ms: int | None, contact_id: int | None = None,
+                    chat_id: int | None = None, cell: tuple[int, int] | None = None, limit: int = 100) -> DrillDown:
+    """The messages behind a bar, a heatmap cell or a person: in the range, in the person's one-to-one chats
+    or the chat, oldest first."""
+    if cell is not None and not (0 <= cell[0] <= 6 and 0 <= cell[1] <= 23):
+        raise InvalidPeriod("a heatmap cell is a weekday 0-6 (Monday first) and an hour 0-23", cell=list(cell))
+
+    def run(conn: Connection, mirror: Mirror) -> DrillDown:
+        chat_ids: list[int] | None = None
+        if contact_id is not None:
+            chat_ids = mirror.chats_with(resolve_contact(conn, mirror, contact_id))
+        if chat_id is not None:
+            if chat_id not in mirror.chats:
+                raise ChatNotFound(f"No chat {chat_id}; GET /api/chats lists them.", chat_id=chat_id)
+            chat_ids = [chat_id] if chat_ids is None else [c for c in chat_ids if c == chat_id]
+        rows = repo.list_messages(conn, since=since_ms, until=until_ms, chat_ids=chat_ids, local_sql=mirror.local_sql,
+                                  cell=cell, limit=limit + 1)
+        return DrillDown(truncated=len(rows) > limit, messages=[
+            DrillMessage(message_id=r["message_id"], chat_id=r["chat_id"], chat_name=mirror.chat_name(r["chat_id"]),
+                         sent_at=r["sent_at"], is_from_me=bool(r["is_from_me"]), text=r["text"],
+                         sender="Me" if r["is_from_me"] else mirror.name(mirror.live(r["sender_contact_id"]))
+                         if r["sender_contact_id"] is not None else "Unknown")
+            for r in rows[:limit]])
+
+    return compute_uncached(engine, run)

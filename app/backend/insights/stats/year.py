@@ -90,7 +90,7 @@ def year_review(engine: Engine, year: int) -> YearReview:
             if longest else None,
             top_emoji=derive.top(count_emoji(texts), TOP_TERMS), top_words=derive.top(count_words(texts), TOP_TERMS),
             streaks=derive.streaks(days, today=mirror.today()), reactions=reaction_stats(conn, period, None),
-            activity=derive.activity(hours, "month"), heatmap=hours.heatmap(),
+            activity=derive.activity(hours, "month", mirror.day_ms), heatmap=hours.heatmap(),
             previous_year=YearChange(messages=prev_total, messages_change=_change(counts.total, prev_total),
                                      people=prev_people, people_change=_change(people, prev_people)),
             years=years_with_messages(conn, mirror))
