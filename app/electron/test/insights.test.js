@@ -101,13 +101,16 @@ describe('insights in Chromium against chatstats run (demo data)', { skip: skipR
     const chart = canvas && window.Chart.getChart(canvas);
     return chart ? { labels: chart.data.labels, datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data })) } : null;
   }, [view, name]);
+  /** The page light and dark, tall enough to hold the whole view (it scrolls inside the window). */
   const shots = async (name) => {
+    await page.setViewportSize({ width: VIEWPORT.width, height: 2600 });
     for (const scheme of ['light', 'dark']) {
       await page.emulateMedia({ colorScheme: scheme });
-      await page.evaluate(() => window.dispatchEvent(new Event('resize')));
-      await page.screenshot({ path: path.join(SHOTS, `insights-${name}-${scheme}.png`), fullPage: true });
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      await page.screenshot({ path: path.join(SHOTS, `insights-${name}-${scheme}.png`) });
     }
     await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize(VIEWPORT);
   };
   const figure = async (view, key) => (await page.locator(`#view-${view} .card[data-figure="${key}"] .card-value`).textContent()).trim();
   const asNumber = (text) => Number(text.replace(/[^\d]/g, ''));
@@ -162,6 +165,15 @@ describe('insights in Chromium against chatstats run (demo data)', { skip: skipR
     const rows = await page.locator('#view-overview .people-table tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.contactId)));
     assert.deepEqual(rows, o.top_people.map((p) => p.contact_id));
     await shots('overview');
+    // in dark mode the charts take the dark palette (legend and axis text light, not the light theme's)
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForFunction(() => window.Chart.getChart(document.querySelector('#view-overview canvas[data-chart="activity"]'))
+      .options.plugins.legend.labels.color === getComputedStyle(document.documentElement).getPropertyValue('--text').trim());
+    assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--text').trim()), '#f2f2f7');
+    // the heatmap shades its cells (set through the CSSOM: the CSP refuses style attributes)
+    const shades = await page.locator('#view-overview .heat-cell').evaluateAll((cells) => cells.map((c) => c.style.getPropertyValue('--heat')));
+    assert.ok(shades.filter((v) => Number(v) > 0).length > 20, `heat shades: ${shades.slice(0, 30)}`);
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('drills down from a bar to its messages and opens one in its chat', async () => {

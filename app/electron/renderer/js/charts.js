@@ -32,8 +32,9 @@ function missing() {
  */
 export function chartFigure(title, name, config, { onPick, height = 220 } = {}) {
   const canvas = h('canvas', { role: 'img', 'aria-label': title, dataset: { chart: name } });
-  const figure = h('figure', { class: 'chart' }, h('figcaption', {}, title),
-    h('div', { class: 'chart-box', style: `height:${height}px` }, canvas));
+  const box = h('div', { class: 'chart-box' }, canvas);
+  box.style.height = `${height}px`; // through the CSSOM: the page's CSP refuses style attributes
+  const figure = h('figure', { class: 'chart' }, h('figcaption', {}, title), box);
   const Chart = chartLibrary();
   if (!Chart) {
     figure.append(missing());
@@ -54,9 +55,34 @@ export function chartFigure(title, name, config, { onPick, height = 220 } = {}) 
       ...config.options,
     },
   });
+  applyTheme(chart);
+  chart.update('none');
   charts.set(canvas, chart);
   return figure;
 }
+
+/** Colours of a chart from the page's current scheme: datasets say their `role` (sent, received, series). */
+function applyTheme(chart) {
+  const colors = palette();
+  for (const scale of Object.values(chart.options.scales || {})) {
+    if (scale.grid) scale.grid.color = colors.line;
+    if (scale.ticks) scale.ticks.color = colors.muted;
+    if (scale.title) scale.title.color = colors.text;
+  }
+  if (chart.options.plugins?.legend?.labels) chart.options.plugins.legend.labels.color = colors.text;
+  for (const dataset of chart.data.datasets) {
+    if (dataset.role === 'sent' || dataset.role === 'received') dataset.backgroundColor = colors[dataset.role];
+    if (Array.isArray(dataset.roles)) dataset.backgroundColor = dataset.roles.map((role) => colors[role]);
+  }
+}
+
+// light <-> dark while a page is open: recolour the charts in place
+window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener?.('change', () => {
+  for (const chart of charts.values()) {
+    applyTheme(chart);
+    chart.update('none');
+  }
+});
 
 /** Axes with titles, in the page's colours. */
 export function axes(xTitle, yTitle, { stacked = false, horizontal = false } = {}) {
@@ -79,6 +105,13 @@ export function destroyCharts(root) {
   }
 }
 
+/** A heatmap cell; its shade goes through the CSSOM (the page's CSP refuses style attributes). */
+function heatCell(shade, attrs) {
+  const cell = h('button', attrs);
+  cell.style.setProperty('--heat', String(shade));
+  return cell;
+}
+
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 /** Hour x weekday heatmap as a grid of cells (a tooltip and a click on each). */
@@ -86,9 +119,8 @@ export function heatmapFigure(title, heatmap, { onPick } = {}) {
   const max = heatmap.max || 1;
   const rows = heatmap.cells.map((hours, day) => h('div', { class: 'heat-row', role: 'row' },
     h('span', { class: 'heat-label', role: 'rowheader' }, WEEKDAYS[day]),
-    hours.map((count, hour) => h('button', {
+    hours.map((count, hour) => heatCell(count ? 0.12 + 0.88 * (count / max) : 0, {
       type: 'button', class: 'heat-cell', role: 'gridcell', dataset: { weekday: day, hour, count },
-      style: `--heat:${count ? 0.12 + 0.88 * (count / max) : 0}`,
       title: `${WEEKDAYS[day]} ${String(hour).padStart(2, '0')}:00–${String(hour).padStart(2, '0')}:59: ${count} messages`,
       'aria-label': `${WEEKDAYS[day]} ${hour}:00, ${count} messages`,
       onclick: onPick && count ? () => onPick(day, hour) : undefined,

@@ -26,6 +26,11 @@ export function trend(value) {
     `${up ? '▲' : '▼'} ${Math.abs(value * 100).toFixed(0)}%`);
 }
 
+/** Replace a view's content; null and false children are skipped. */
+export function fill(node, ...children) {
+  clear(node).append(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+}
+
 /** Period buttons; `onChange(preset)` when another is chosen. */
 export function periodPicker(current, onChange) {
   return h('div', { class: 'period-picker', role: 'group', 'aria-label': 'Period' },

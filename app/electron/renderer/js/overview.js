@@ -2,10 +2,10 @@
 
 import { get } from './api.js';
 import { axes, chartFigure, destroyCharts, heatmapFigure, palette } from './charts.js';
-import { clear, h } from './dom.js';
+import { h } from './dom.js';
 import { formatDate } from './format.js';
 import { href } from './router.js';
-import { cards, DrillDown, header, number, peopleTable, percent, periodPicker, section } from './insights-ui.js';
+import { cards, DrillDown, fill, header, number, peopleTable, percent, periodPicker, section } from './insights-ui.js';
 
 export class OverviewView {
   constructor(root, { onOpenMessage }) {
@@ -37,8 +37,8 @@ export class OverviewView {
       data: {
         labels: points.map((p) => p.bucket),
         datasets: [
-          { label: 'Sent', data: points.map((p) => p.sent), backgroundColor: colors.sent, stack: 'm' },
-          { label: 'Received', data: points.map((p) => p.received), backgroundColor: colors.received, stack: 'm' },
+          { label: 'Sent', data: points.map((p) => p.sent), backgroundColor: colors.sent, role: 'sent', stack: 'm' },
+          { label: 'Received', data: points.map((p) => p.received), backgroundColor: colors.received, role: 'received', stack: 'm' },
         ],
       },
       options: { scales: axes(bucketWord, 'Messages', { stacked: true }) },
@@ -51,8 +51,8 @@ export class OverviewView {
       data: {
         labels: top.map((p) => p.name),
         datasets: [
-          { label: 'Sent', data: top.map((p) => p.sent), backgroundColor: colors.sent, stack: 'p' },
-          { label: 'Received', data: top.map((p) => p.received), backgroundColor: colors.received, stack: 'p' },
+          { label: 'Sent', data: top.map((p) => p.sent), backgroundColor: colors.sent, role: 'sent', stack: 'p' },
+          { label: 'Received', data: top.map((p) => p.received), backgroundColor: colors.received, role: 'received', stack: 'p' },
         ],
       },
       options: { indexAxis: 'y', scales: axes('Person', 'Messages', { stacked: true, horizontal: true }) },
@@ -64,15 +64,15 @@ export class OverviewView {
       data: {
         labels: kinds.map((k) => (k.emoji ? `${k.kind} ${k.emoji}` : k.kind)),
         datasets: [
-          { label: 'Given', data: kinds.map((k) => k.given), backgroundColor: colors.sent },
-          { label: 'Received', data: kinds.map((k) => k.received), backgroundColor: colors.received },
+          { label: 'Given', data: kinds.map((k) => k.given), backgroundColor: colors.sent, role: 'sent' },
+          { label: 'Received', data: kinds.map((k) => k.received), backgroundColor: colors.received, role: 'received' },
         ],
       },
       options: { scales: axes('Kind', 'Reactions') },
     });
 
     const m = o.messages;
-    clear(this.root).append(
+    fill(this.root, 
       header('Overview', `${o.period.label} · ${o.period.timezone}`, periodPicker(this.period, (p) => this.show(p))),
       cards([
         ['Messages', number(m.total), `${number(m.sent)} sent · ${number(m.received)} received`, 'messages'],

@@ -3,10 +3,10 @@
 
 import { get } from './api.js';
 import { axes, chartFigure, destroyCharts, heatmapFigure, palette } from './charts.js';
-import { clear, h } from './dom.js';
+import { h } from './dom.js';
 import { formatDate } from './format.js';
 import { href } from './router.js';
-import { cards, DrillDown, duration, header, number, percent, periodPicker, section, termList } from './insights-ui.js';
+import { cards, DrillDown, fill, duration, header, number, percent, periodPicker, section, termList } from './insights-ui.js';
 
 function activityChart(stats, drill, scope) {
   const colors = palette();
@@ -16,8 +16,8 @@ function activityChart(stats, drill, scope) {
     data: {
       labels: points.map((p) => p.bucket),
       datasets: [
-        { label: 'Sent', data: points.map((p) => p.sent), backgroundColor: colors.sent, stack: 'm' },
-        { label: 'Received', data: points.map((p) => p.received), backgroundColor: colors.received, stack: 'm' },
+        { label: 'Sent', data: points.map((p) => p.sent), backgroundColor: colors.sent, role: 'sent', stack: 'm' },
+        { label: 'Received', data: points.map((p) => p.received), backgroundColor: colors.received, role: 'received', stack: 'm' },
       ],
     },
     options: { scales: axes({ day: 'Day', week: 'Week starting', month: 'Month' }[stats.activity.bucket], 'Messages', { stacked: true }) },
@@ -57,7 +57,7 @@ export class ProfileView {
     const scope = { contact_id: p.contact_id };
     const r = p.response_times;
     const pick = (period) => this.showPerson(p.contact_id, period);
-    clear(this.root).append(
+    fill(this.root, 
       header(p.name, `${p.period.label} · one-to-one chats, every handle of theirs`, periodPicker(this.period, pick),
         p.chat_ids.length ? h('button', { type: 'button', onclick: () => this.onOpenChat(p.chat_ids[0]) }, 'Open chat') : null),
       cards([
@@ -97,14 +97,15 @@ export class ProfileView {
       data: {
         labels: members.map((m) => m.name),
         datasets: [{ label: 'Messages', data: members.map((m) => m.messages),
-          backgroundColor: members.map((m) => (m.is_me ? colors.sent : colors.received)) }],
+          backgroundColor: members.map((m) => (m.is_me ? colors.sent : colors.received)),
+          roles: members.map((m) => (m.is_me ? 'sent' : 'received')) }],
       },
       options: { indexAxis: 'y', scales: axes('Member', 'Messages', { horizontal: true }), plugins: { legend: { display: false },
         tooltip: { callbacks: { afterLabel: (item) => `${percent(members[item.dataIndex].share)} of the chat` } } } },
     }, { onPick: (i) => { if (members[i].contact_id != null) location.hash = href('person', members[i].contact_id); },
       height: Math.max(140, 28 * members.length + 60) });
     const pick = (period) => this.showGroup(g.chat_id, period);
-    clear(this.root).append(
+    fill(this.root, 
       header(g.name, `${g.period.label} · ${g.is_group ? 'group chat' : 'chat'}`, periodPicker(this.period, pick),
         h('button', { type: 'button', onclick: () => this.onOpenChat(g.chat_id) }, 'Open chat')),
       cards([

@@ -3,10 +3,10 @@
 
 import { get } from './api.js';
 import { axes, chartFigure, destroyCharts, heatmapFigure, palette } from './charts.js';
-import { clear, h } from './dom.js';
+import { h } from './dom.js';
 import { formatDate } from './format.js';
 import { href, navigate } from './router.js';
-import { cards, DrillDown, header, number, peopleTable, percent, section, termList, trend } from './insights-ui.js';
+import { cards, DrillDown, fill, header, number, peopleTable, percent, section, termList, trend } from './insights-ui.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -22,7 +22,7 @@ export class YearView {
     if (!year) {
       const { years } = await get('/api/insights/years');
       if (!years.length) {
-        clear(this.root).append(header('Year in review'), h('p', { class: 'empty' }, 'No messages yet.'));
+        fill(this.root, header('Year in review'), h('p', { class: 'empty' }, 'No messages yet.'));
         return;
       }
       navigate('year', years[years.length - 1]);
@@ -46,8 +46,8 @@ export class YearView {
       data: {
         labels: MONTHS,
         datasets: [
-          { label: 'Sent', data: months.map((p) => p.sent), backgroundColor: colors.sent, stack: 'm' },
-          { label: 'Received', data: months.map((p) => p.received), backgroundColor: colors.received, stack: 'm' },
+          { label: 'Sent', data: months.map((p) => p.sent), backgroundColor: colors.sent, role: 'sent', stack: 'm' },
+          { label: 'Received', data: months.map((p) => p.received), backgroundColor: colors.received, role: 'received', stack: 'm' },
         ],
       },
       options: { scales: axes('Month', 'Messages', { stacked: true }) },
@@ -56,7 +56,7 @@ export class YearView {
     const nav = h('nav', { class: 'year-nav', 'aria-label': 'Years' }, y.years.map((year) =>
       h('a', { href: href('year', year), 'aria-current': year === y.year ? 'page' : 'false' }, String(year))));
     const longest = y.longest_conversation;
-    clear(this.root).append(
+    fill(this.root, 
       header(`Your ${y.year} in messages`, `${y.period.timezone}`, nav),
       cards([
         ['Messages', number(y.messages.total), prev.messages != null ? h('span', {}, `${number(prev.messages)} in ${y.year - 1} `, trend(prev.messages_change)) : 'first year', 'messages'],
