@@ -130,7 +130,7 @@ def main() -> None:
         "person_all": lambda: service.person_stats(engine, top.contact_id, everything),
         "year": lambda: service.year_review(engine, year),
     }
-    result: dict = {"messages": args.messages, "person": top.contact_id, "year": year,
+    result: dict = {"messages": args.messages, "person_contact_id": top.contact_id, "review_year": year,
                     "machine_load_1m": round(__import__("os").getloadavg()[0], 2)}
     for name, fn in calls.items():
         result[name] = {"cold": timed(fn, args.cold, cold=True), "warm": timed(fn, args.warm, cold=False)}

@@ -10,6 +10,7 @@ from datetime import datetime
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.insights import service
+from backend.insights.stats import cache, live_overview
 from backend.insights.stats.period import local_zone
 from backend.source.demo.live import LiveSourceWriter
 
@@ -87,3 +88,6 @@ def test_a_message_written_to_chat_db_reaches_the_overview_through_live_sync(liv
     live_sync.run_pass()
     after = service.overview(engine, ALL)
     assert (after.messages.total, after.messages.sent) == (before.messages.total + 1, before.messages.sent + 1)
+    assert live_overview.current_sums(engine, ALL).updates == 1
+    cache.clear()
+    assert service.overview(engine, ALL) == after

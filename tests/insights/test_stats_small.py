@@ -10,7 +10,8 @@ import pytest
 
 from backend.insights import service
 from backend.insights.exceptions import ChatNotFound, ContactNotFound, InvalidPeriod, YearNotFound
-from tests.insights.stats_fixtures import local_ms
+from backend.insights.stats import cache, live_overview
+from tests.insights.stats_fixtures import ME, local_ms
 
 ALL = service.make_period("all")
 
@@ -121,12 +122,25 @@ def test_year_review_uses_local_years_and_compares_with_the_year_before(small, m
     assert client.get("/api/insights/years").json() == {"years": [2024, 2025]}
 
 
-def test_a_new_message_changes_the_overview(small, migrated_engine):
+def test_a_new_message_changes_the_overview_incrementally_as_a_full_computation_would(small, migrated_engine):
     before = service.overview(migrated_engine, ALL)
-    small.add_message(2, "2025-07-02 09:00", 2, "new 😂")
+    small.add_message(2, "2025-07-02 09:00", 2, "new 😂")  # opens a conversation: a day after the last one
+    small.add_message(1, "2025-07-02 23:30", ME, "late")  # late night, a new day for the streak
     after = service.overview(migrated_engine, ALL)
-    assert after.messages.total == before.messages.total + 1 and after.messages.received == 14
-    assert [(p.name, p.messages) for p in after.top_people] == [("Ann", 8), ("Bob", 5)]
+    assert live_overview.current_sums(migrated_engine, ALL).updates == 1  # folded in, not recomputed
+    assert after.messages.total == before.messages.total + 2 and after.messages.received == 14
+    assert [(p.name, p.messages) for p in after.top_people] == [("Ann", 9), ("Bob", 5)]
+    assert (after.initiations.me, after.initiations.them) == (4, 6)
+    cache.clear()
+    assert service.overview(migrated_engine, ALL) == after  # the same as computing it all again
+
+    # a deletion is not an append: everything is recomputed
+    small.conn.execute("UPDATE messages SET deleted_at = 1 WHERE text = 'late'")
+    small.conn.execute("UPDATE chats SET message_count = message_count - 1 WHERE id = 1")
+    small.conn.commit()
+    again = service.overview(migrated_engine, ALL)
+    assert again.messages.total == before.messages.total + 1
+    assert live_overview.current_sums(migrated_engine, ALL).updates == 0
 
 
 def test_bad_input_is_a_clear_4xx(empty, migrated_engine, client):

@@ -34,5 +34,9 @@ def cached(key: Hashable, fingerprint: Hashable, compute: Callable[[], T]) -> T:
 
 
 def clear() -> None:
+    """Forget every cached result (the incremental overview's sums too)."""
+    from backend.insights.stats import live_overview  # noqa: PLC0415 - live_overview imports the service
+
     with _lock:
         _entries.clear()
+    live_overview.clear()

@@ -46,6 +46,10 @@ def _chats(column: str, chat_ids: Sequence[int] | None) -> str:
     return f" AND {column} IN ({','.join(str(int(i)) for i in chat_ids) or 'NULL'})"
 
 
+def _after(after_id: int | None) -> str:
+    return f" AND m.id > {int(after_id)}" if after_id is not None else ""
+
+
 def _params(since: int | None, until: int | None, **extra: Any) -> dict[str, Any]:
     return {"since": since, "until": until, **extra}
 
@@ -112,25 +116,27 @@ def list_chat_counts(conn: Connection, *, since: int | None, until: int | None,
 
 
 def list_hours(conn: Connection, *, local_sql: str, since: int | None, until: int | None,
-               chat_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """Visible messages per local hour number (local wall-clock ms // 3600000): total and sent."""
+               chat_ids: Sequence[int] | None = None, after_id: int | None = None) -> list[dict[str, Any]]:
+    """Visible messages per local hour number (local wall-clock ms // 3600000): total and sent. `after_id`:
+    only messages with a larger id (what was added since)."""
+    source = "messages m" if after_id is not None else BY_CHAT if chat_ids is not None else BY_TIME
     return fetch_all(conn, f"""
         SELECT {local_sql} / 3600000 AS hour, count(*) AS messages, sum(m.is_from_me) AS sent
-        FROM {BY_CHAT if chat_ids is not None else BY_TIME}
-        WHERE {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}
+        FROM {source}
+        WHERE {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}{_after(after_id)}
         GROUP BY hour
     """, _params(since, until))
 
 
 def list_senders(conn: Connection, *, since: int | None, until: int | None,
-                 chat_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+                 chat_ids: Sequence[int] | None = None, after_id: int | None = None) -> list[dict[str, Any]]:
     """Per chat and sender contact (as stored; NULL for the user or an unknown handle): visible messages,
     first and last."""
     return fetch_all(conn, f"""
         SELECT m.chat_id, m.is_from_me, m.sender_contact_id, count(*) AS messages, min(m.sent_at) AS first,
                max(m.sent_at) AS last
-        FROM {BY_CHAT}
-        WHERE {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}
+        FROM {'messages m' if after_id is not None else BY_CHAT}
+        WHERE {VISIBLE}{_range('m.sent_at', since, until)}{_chats('m.chat_id', chat_ids)}{_after(after_id)}
         GROUP BY m.chat_id, m.is_from_me, m.sender_contact_id
     """, _params(since, until))
 
@@ -260,3 +266,30 @@ def list_messages(conn: Connection, *, since: int | None, until: int | None, cha
         ORDER BY m.sent_at, m.id
         LIMIT :limit
     """, _params(since, until, limit=limit))
+
+
+def list_new_openers(conn: Connection, *, after_id: int, since: int | None, until: int | None) -> list[dict[str, Any]]:
+    """Of the messages added after `after_id`, those that open their conversation, per chat and side."""
+    return fetch_all(conn, f"""
+        SELECT m.chat_id, m.is_from_me, count(*) AS conversations
+        FROM messages m
+        WHERE {VISIBLE}{_after(after_id)}{_range('m.sent_at', since, until)}
+          AND NOT EXISTS (SELECT 1 FROM messages p
+                          WHERE p.conversation_id = m.conversation_id AND p.kind = 'message'
+                            AND p.deleted_at IS NULL AND (p.sent_at < m.sent_at OR (p.sent_at = m.sent_at
+                            AND p.id < m.id)))
+        GROUP BY m.chat_id, m.is_from_me
+    """, _params(since, until))
+
+
+def get_appended(conn: Connection, *, after_id: int) -> dict[str, Any]:
+    """What rows after `after_id` are: how many are not deleted (of any kind), and how many visible ones are
+    dated before a message their chat already had (a late arrival that can re-split conversations)."""
+    return fetch_one(conn, f"""
+        SELECT count(*) AS live_rows,
+               coalesce(sum(m.kind = 'message' AND EXISTS (
+                   SELECT 1 FROM messages o WHERE o.chat_id = m.chat_id AND o.id <= {int(after_id)}
+                     AND o.deleted_at IS NULL AND o.sent_at > m.sent_at)), 0) AS backdated
+        FROM messages m
+        WHERE m.id > {int(after_id)} AND m.deleted_at IS NULL
+    """) or {"live_rows": 0, "backdated": 0}

@@ -15,14 +15,13 @@ from sqlalchemy import Connection, Engine
 from backend.db.clock import now_ms
 from backend.db.session import session_scope
 from backend.insights.exceptions import ChatNotFound, ContactNotFound, InvalidPeriod
-from backend.insights.stats import cache, derive, repo
+from backend.insights.stats import cache, derive, live_overview, repo
 from backend.insights.stats.context import Mirror, load_mirror, period_key, zone_name
 from backend.insights.stats.period import Period, local_zone
 from backend.insights.stats.schemas import (
     ChatStats,
     DrillDown,
     DrillMessage,
-    GroupRank,
     LengthStats,
     MemberShare,
     MessageCounts,
@@ -170,29 +169,9 @@ def count_people(mirror: Mirror, chat_rows: list[dict[str, Any]], senders: list[
 
 def overview(engine: Engine, period: Period, *, bucket: StatsBucket | None = None,
              limit: int = TOP_PEOPLE) -> Overview:
-    def run(conn: Connection, mirror: Mirror) -> Overview:
-        since, until = period.since_ms, period.until_ms
-        senders = repo.list_senders(conn, since=since, until=until)
-        per_chat = chat_rows(senders)
-        hours = hours_of(conn, mirror, period, None)
-        groups = sorted((r for r in per_chat if mirror.chats.get(r["chat_id"]) and
-                         mirror.chats[r["chat_id"]].is_group), key=lambda r: (-r["messages"], r["chat_id"]))
-        return Overview(
-            period=period_out(period, mirror), messages=message_counts(per_chat),
-            reactions=reaction_stats(conn, period, None),
-            chats=len(per_chat), group_chats=len(groups), people=count_people(mirror, per_chat, senders),
-            first_message_at=min((r["first"] for r in per_chat), default=None),
-            last_message_at=max((r["last"] for r in per_chat), default=None),
-            top_people=rank_people(mirror, per_chat, _chat_counts(conn, period.previous()), limit),
-            top_groups=[GroupRank(chat_id=r["chat_id"], name=mirror.chat_name(r["chat_id"]), messages=r["messages"],
-                                  sent=r["sent"] or 0, members=len(mirror.chats[r["chat_id"]].members))
-                        for r in groups[:TOP_GROUPS]],
-            activity=derive.activity(hours, bucket, mirror.day_ms), heatmap=hours.heatmap(),
-            streaks=derive.streaks(hours.days(), today=mirror.today()),
-            initiations=derive.initiations(*_openers(conn, period, None)),
-            late_night_share=hours.late_night_share())
-
-    return compute(engine, ("overview", period_key(period), bucket, limit), run)
+    """Totals, activity, heatmap, people, groups, streaks, reactions: kept current incrementally (live_overview)."""
+    return live_overview.overview_from(live_overview.current_sums(engine, period), period, bucket=bucket,
+                                       limit=limit)
 
 
 def _response_times(rows: list[dict[str, Any]]) -> ResponseTimes:
