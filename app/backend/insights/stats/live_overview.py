@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from backend.db.clock import now_ms
 from backend.db.session import session_scope
 from backend.insights.stats import derive, repo
 from backend.insights.stats.context import Mirror, load_mirror, period_key, zone_name
@@ -37,6 +38,7 @@ class Sums:
     previous: list[dict[str, Any]] | None = None
     reactions: ReactionStats | None = None
     updates: int = 0  # appends folded in since the last full computation
+    derived: dict[Hashable, Overview] = field(default_factory=dict)  # overviews of these sums, by bucket and limit
 
     def add_senders(self, rows: list[dict[str, Any]]) -> None:
         for r in rows:
@@ -101,11 +103,11 @@ def _append(conn: Connection, sums: Sums, period: Period, fingerprint: tuple[Any
         sums.add_hours(repo.list_hours(conn, local_sql=sums.mirror.local_sql, since=since, until=until,
                                        after_id=after))
         sums.add_openers(repo.list_new_openers(conn, after_id=after, since=since, until=until))
-    if fingerprint[REACTION_ID:ACTIVE_REACTIONS + 1] != sums.fingerprint[REACTION_ID:ACTIVE_REACTIONS + 1] or (
-            fingerprint[MAX_ID] != sums.fingerprint[MAX_ID]):
-        sums.reactions = _reactions(conn, period)  # most-reacted messages may be new ones
+    if fingerprint[REACTION_ID:ACTIVE_REACTIONS + 1] != sums.fingerprint[REACTION_ID:ACTIVE_REACTIONS + 1]:
+        sums.reactions = _reactions(conn, period)  # a new message has none until a reaction row changes
     sums.fingerprint = fingerprint
     sums.updates += 1
+    sums.derived.clear()
 
 
 def current_sums(engine: Engine, period: Period) -> Sums:
@@ -126,6 +128,18 @@ def current_sums(engine: Engine, period: Period) -> Sums:
 
 
 def overview_from(sums: Sums, period: Period, *, bucket: StatsBucket | None, limit: int) -> Overview:
+    """The overview of these sums (kept until they change, or the hour does: streaks and "today" move)."""
+    key = (bucket, limit, now_ms() // 3_600_000)
+    with _lock:
+        hit = sums.derived.get(key)
+    if hit is None:
+        hit = _derive(sums, period, bucket=bucket, limit=limit)
+        with _lock:
+            sums.derived[key] = hit
+    return hit
+
+
+def _derive(sums: Sums, period: Period, *, bucket: StatsBucket | None, limit: int) -> Overview:
     from backend.insights.stats.service import (  # noqa: PLC0415 - service imports this module
         TOP_GROUPS,
         chat_rows,

@@ -161,7 +161,7 @@ def top_people(engine: Engine, period: Period, limit: int = TOP_PEOPLE) -> list[
 
 
 def count_people(mirror: Mirror, chat_rows: list[dict[str, Any]], senders: list[dict[str, Any]]) -> int:
-    people = {p for r in chat_rows if (p := mirror.partner(r["chat_id"])) is not None}
+    people: set[int | None] = {p for r in chat_rows if (p := mirror.partner(r["chat_id"])) is not None}
     people |= {mirror.live(r["sender_contact_id"]) for r in senders
                if not r["is_from_me"] and r["sender_contact_id"] is not None}
     return len(people)
