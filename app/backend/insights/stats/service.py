@@ -199,8 +199,9 @@ def person_stats(engine: Engine, contact_id: int, period: Period, *, bucket: Sta
         groups = mirror.groups_with(person)
         in_groups = sum(r["messages"] for r in repo.list_senders(conn, since=since, until=until, chat_ids=groups)
                         if not r["is_from_me"] and mirror.live(r["sender_contact_id"]) == person)
-        all_rows = repo.list_chat_counts(conn, since=since, until=until)
-        one_to_one = sum(r["messages"] for r in all_rows if mirror.partner(r["chat_id"]) is not None)
+        # every one-to-one message of the period: from the overview's sums (kept current), not another scan
+        sums = live_overview.current_sums(engine, period)
+        one_to_one = sum(v[0] for (chat, _, _), v in sums.senders.items() if mirror.partner(chat) is not None)
         counts = message_counts(rows)
         hours = hours_of(conn, mirror, period, chat_ids)
         texts = repo.list_texts(conn, since=since, until=until, chat_ids=chat_ids)
