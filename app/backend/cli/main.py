@@ -10,11 +10,13 @@ import typer
 
 from backend.cli.debug import app as debug_app
 from backend.cli.errors import handle_errors
+from backend.cli.insights import app as insights_app
 from backend.config import get_settings
 from backend.logging_setup import configure_logging
 
 app = typer.Typer(help="ChatStats: a live, searchable mirror of your Messages.", no_args_is_help=True)
 app.add_typer(debug_app, name="debug")
+app.add_typer(insights_app, name="insights")
 
 
 @app.callback()

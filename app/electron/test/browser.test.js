@@ -173,6 +173,8 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
 
   it('shows the chat list, and a chat opened from it shows its messages', async () => {
     await page.goto(ready.app_url);
+    await page.getByRole('region', { name: 'Key figures' }).waitFor(); // the overview is the landing page
+    await page.getByRole('link', { name: 'Chats', exact: true }).click();
     await page.getByRole('listbox', { name: 'Chat list' }).getByRole('option').nth(5).waitFor();
     await page.locator('#messages li.msg').first().waitFor();
     assert.ok(!page.url().includes('token'), `the token is still in the address: ${page.url()}`);
