@@ -21,6 +21,14 @@ def list_conversations_all(conn: Connection) -> list[dict[str, Any]]:
     """)
 
 
+def list_conversations_history(conn: Connection) -> list[dict[str, Any]]:
+    """Every analysable conversation, newest first (onboarding analyses what the user remembers first)."""
+    return fetch_all(conn, f"""
+        SELECT id, chat_id, revision FROM conversations
+        WHERE state IN {ANALYSABLE_STATES} AND message_count > 0 ORDER BY last_message_at DESC, id DESC
+    """)  # noqa: S608 - a constant list of states
+
+
 def list_conversations_of_chats(conn: Connection, *, chat_ids: list[int]) -> list[dict[str, Any]]:
     return fetch_all(conn, f"""
         SELECT id, chat_id, revision FROM conversations
@@ -91,7 +99,7 @@ def requeue_failed_jobs(conn: Connection, *, run_id: int, now_ms: int) -> int:
 
 def list_run_jobs(conn: Connection, *, run_id: int) -> list[dict[str, Any]]:
     return fetch_all(conn, """
-        SELECT j.id, j.status FROM analysis_run_jobs l JOIN analysis_jobs j ON j.id = l.job_id
+        SELECT j.id, j.status, j.conversation_id FROM analysis_run_jobs l JOIN analysis_jobs j ON j.id = l.job_id
         WHERE l.run_id = :run ORDER BY j.id
     """, {"run": run_id})
 
@@ -144,3 +152,8 @@ def list_active_runs_of_job(conn: Connection, *, job_id: int) -> list[int]:
 
 def get_job_status(conn: Connection, *, job_id: int) -> str | None:
     return fetch_value(conn, "SELECT status FROM analysis_jobs WHERE id = :id", {"id": job_id})
+
+
+def list_active_run_ids(conn: Connection) -> list[int]:
+    return [r["id"] for r in fetch_all(
+        conn, "SELECT id FROM analysis_runs WHERE status IN ('queued', 'running') ORDER BY id")]

@@ -88,6 +88,8 @@ def list_scope_conversations(conn: Connection, request: RunRequest, *, at_ms: in
     """The conversations a run of this scope covers (open ones are left to the sealing chain)."""
     if request.scope == "all":
         return runs_repo.list_conversations_all(conn)
+    if request.scope == "history":
+        return runs_repo.list_conversations_history(conn)
     if request.scope == "chat":
         if request.chat_id is None:
             raise InvalidScope("Scope chat needs chat_id.")
@@ -199,7 +201,10 @@ def start_run(engine: Engine, run_id: int, *, client: redis.Redis | None, send_j
         for job in linked:
             if job["status"] == "done":
                 move_counters(client, run_id, job_id=job["id"], outcome="done")
-    to_send = [job["id"] for job in linked if job["status"] == "queued"]
+    rank = {conversation["id"]: i for i, conversation in enumerate(conversations)}  # the scope's order
+    queued = sorted((job for job in linked if job["status"] == "queued"),
+                    key=lambda job: (rank.get(job["conversation_id"], len(rank)), job["id"]))
+    to_send = [job["id"] for job in queued]
     for job_id in to_send:
         send_job(job_id)
     return to_send
