@@ -9,7 +9,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from backend.analysis.runs import onboarding
+from backend.analysis.runs import onboarding, window
 from backend.analysis.runs.tasks import enqueue_start_run
 from backend.api.app import create_app
 from backend.config import get_settings, reset_settings_cache
@@ -74,12 +74,18 @@ def test_a_local_model_analyses_the_whole_history_newest_first_without_asking(im
                              enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=redis_server.url))
     assert state is not None and state["status"] == "started"
     run_id = state["run_id"]
-    # a second start (a restart of `up`) finds the decision made: no second run
-    assert onboarding.begin(get_engine(), model="chatstats/offline", client=client,
-                            enqueue=lambda _: pytest.fail("started twice")) == state
+    # a second start (a restart of `up`) finds the decision made: no second run, the same one resumed
+    resumed: list[int] = []
+    assert onboarding.begin(get_engine(), model="chatstats/offline", client=client, enqueue=resumed.append) == state
+    assert resumed in ([run_id], [])
+    assert db().execute("SELECT count(*) FROM analysis_runs").fetchone()[0] == 1
+    for again in resumed:
+        enqueue_start_run(again, redis_url=redis_server.url)
 
     moving = []
+    queued = []
     def done() -> bool:
+        queued.append(client.llen("db"))  # task messages waiting for worker-db
         now = _coverage(api)
         moving.append(now["analysed"])
         return now["analysed"] == now["total"]
@@ -88,6 +94,9 @@ def test_a_local_model_analyses_the_whole_history_newest_first_without_asking(im
     after = _coverage(api)
     assert after == sqlite_coverage() and after["analysed"] == before["total"] and after["remaining"] == 0
     assert len(set(moving)) > 2  # the counter moved while the run went on
+    jobs = db().execute("SELECT count(*) FROM analysis_run_jobs WHERE run_id = ?", (run_id,)).fetchone()[0]
+    assert jobs == 3 * before["total"] > window.WINDOW  # long enough to be windowed
+    assert max(queued) <= window.WINDOW  # the history never floods the queue live work shares
     body = api.get("/api/analysis/onboarding").json()
     assert body["status"] == "started" and body["run"]["id"] == run_id
     wait_until(lambda: api.get(f"/api/analysis/runs/{run_id}").json()["status"] == "done", timeout=30,

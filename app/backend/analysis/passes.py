@@ -16,10 +16,13 @@ from sqlalchemy import Engine
 from backend.analysis import repo
 from backend.analysis.context import conversation_context
 from backend.analysis.registry import AnalysisPass, Findings, FindingsContext, get, register
+from backend.commitments import reconcile
 from backend.config import get_settings
+from backend.db.clock import now_ms
 from backend.db.session import session_scope
 from backend.prompts import load_prompt
 
+RECONCILIATION_PROMPT = "commitment-reconciliation-v1"
 EMOTIONS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "trust", "anticipation")
 
 
@@ -35,15 +38,29 @@ def call_llm(engine: Engine, job_id: int, *, model: str | None = None) -> dict[s
         if job is None or job["status"] == "done":
             return None
         context = conversation_context(conn, job["conversation_id"])
-    analysis_pass = get(job["pass_name"])
+        analysis_pass = get(job["pass_name"])
+        previous = reconcile.previous_commitments(conn, chat_id=context.chat_id, conversation_id=context.conversation_id,
+                                                  now_ms=now_ms()) if analysis_pass.reconciles else []
     prompt = load_prompt(analysis_pass.prompt_id)
+    settings = get_settings()
     result = complete_json(
-        timeout_s=get_settings().llm_timeout_s,
-        model=model or get_settings().llm_model, messages=prompt.render(conversation=context.payload),
+        timeout_s=settings.llm_timeout_s,
+        model=model or settings.llm_model, messages=prompt.render(conversation=context.payload),
         schema=prompt.result_schema, prompt_id=prompt.id, prompt_version=prompt.version,
         temperature=prompt.temperature, engine=engine,
     )
+    reconciliation = None
+    if previous:  # a later conversation may keep, cancel or move what was promised before
+        check = load_prompt(RECONCILIATION_PROMPT)
+        answer = complete_json(
+            timeout_s=settings.llm_timeout_s, model=model or settings.llm_model,
+            messages=check.render(conversation=context.payload, previous_commitments=previous),
+            schema=check.result_schema, prompt_id=check.id, prompt_version=check.version,
+            temperature=check.temperature, engine=engine,
+        )
+        reconciliation = {"previous": previous, "updates": answer.data.get("updates") or [], "model": answer.model}
     return {
+        "reconciliation": reconciliation,
         "job_id": job_id, "pass_name": analysis_pass.name, "conversation_id": context.conversation_id,
         "chat_id": context.chat_id, "revision": job["revision"], "prompt_id": prompt.id,
         "prompt_version": prompt.version, "model": result.model, "completion_id": result.completion_id,
@@ -132,5 +149,5 @@ BASIC = register(AnalysisPass(
 ))
 COMMITMENTS = register(AnalysisPass(
     name="commitments", kind="batch", prompt_id="commitment-extraction-v1",
-    prompt_version=_version("commitment-extraction-v1"), findings=commitment_findings,
+    prompt_version=_version("commitment-extraction-v1"), findings=commitment_findings, reconciles=True,
 ))

@@ -57,6 +57,7 @@ class AnalysisPass:
     prompt_version: str
     run: PassFunction | None = None  # a local pass
     findings: FindingsFunction | None = None  # a model pass
+    reconciles: bool = False  # also asks commitment-reconciliation-v1 about the chat's earlier open commitments
 
     @property
     def uses_llm(self) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import Connection, Engine
 
+from backend.analysis.runs import repo as runs_repo
 from backend.analysis.runs import service as runs
 from backend.analysis.runs.schemas import CreatedRun, Onboarding, RunRequest
 from backend.config import OFFLINE_LLM_MODEL
@@ -53,6 +54,8 @@ def begin(engine: Engine, *, model: str, client: redis.Redis | None,
     with session_scope(engine) as conn:
         state = settings_repo.get(conn, key=KEY)
         pending = bool(runs.list_scope_conversations(conn, HISTORY, at_ms=0))
+    if state is not None and state.get("status") == "started":
+        _resume(engine, state, enqueue)
     if state is not None or not pending:
         return state
     if not is_local_model(model):
@@ -93,6 +96,15 @@ def get(engine: Engine, *, model: str) -> Onboarding:
     estimate = runs.estimate(engine, HISTORY, model=model) if state["status"] in ("awaiting_consent", "declined") \
         else None
     return Onboarding(status=state["status"], model=state.get("model"), run=run, estimate=estimate)
+
+
+def _resume(engine: Engine, state: dict[str, Any], enqueue: Callable[[int], None]) -> None:
+    """A start of `up` while the history run is still going: start it again (idempotent), so that the
+    window of jobs it sends is rebuilt even if Redis lost it."""
+    with session_scope(engine) as conn:
+        run = runs_repo.get(conn, run_id=int(state["run_id"]))
+    if run is not None and run["status"] in runs_repo.ACTIVE_STATUSES:
+        enqueue(run["id"])
 
 
 def _store(engine: Engine, value: dict[str, Any], *, only_if_missing: bool) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from backend.analysis import registry
 from backend.analysis import repo as jobs_repo
 from backend.analysis.context import CHARS_PER_TOKEN, conversation_context
 from backend.analysis.runs import repo as runs_repo
+from backend.analysis.runs import window
 from backend.analysis.runs.schemas import CreatedRun, Estimate, Run, RunList, RunRequest
 from backend.config import OFFLINE_LLM_MODEL
 from backend.db.clock import now_ms
@@ -42,6 +43,7 @@ TOKENS_OUT_PER_CALL = {"basic": 900, "commitments": 250}  # a typical reply of e
 DEFAULT_TOKENS_OUT = 500
 START_CHUNK = 200  # conversations per write transaction while starting a run
 COUNTER_TTL_S = 30 * 86_400
+WINDOWED_SCOPES = frozenset({"history", "all"})  # long runs send their jobs a window at a time (window.py)
 
 
 class RunNotFound(NotFound):
@@ -205,6 +207,11 @@ def start_run(engine: Engine, run_id: int, *, client: redis.Redis | None, send_j
     queued = sorted((job for job in linked if job["status"] == "queued"),
                     key=lambda job: (rank.get(job["conversation_id"], len(rank)), job["id"]))
     to_send = [job["id"] for job in queued]
+    if client is not None and request.scope in WINDOWED_SCOPES:
+        if not window.loaded(client, run_id):
+            window.load(client, run_id, to_send)
+        window.top_up(client, run_id, send_job)
+        return to_send
     for job_id in to_send:
         send_job(job_id)
     return to_send
@@ -224,15 +231,19 @@ def _link_chunk(conn: Connection, run_id: int, conversations: list[dict[str, Any
     return True
 
 
-def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | None) -> list[int]:
-    """After a job's task ran: when the job is done or failed, move the counters of its active runs and
-    publish their progress (a run whose jobs have all settled is done). The ids of the runs moved."""
+def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | None,
+                       send_job: Callable[[int], None] | None = None) -> list[int]:
+    """After a job's task ran: when the job is done or failed, move the counters of its active runs,
+    send the next jobs of a windowed run (with `send_job`) and publish their progress (a run whose jobs
+    have all settled is done). The ids of the runs moved."""
     with session_scope(engine) as conn:
         status = runs_repo.get_job_status(conn, job_id=job_id)
         run_ids = runs_repo.list_active_runs_of_job(conn, job_id=job_id) if status in ("done", "failed") else []
     for run_id in run_ids:
         if client is not None:
             move_counters(client, run_id, job_id=job_id, outcome=status)
+            if send_job is not None:
+                window.top_up(client, run_id, send_job)
         run_write(lambda conn, run_id=run_id: _refresh(conn, run_id), engine=engine)
     if run_ids:
         relay_now()
