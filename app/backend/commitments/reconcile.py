@@ -19,6 +19,8 @@ from sqlalchemy import Connection
 from backend.analysis.context import iso_local
 from backend.commitments import repo
 
+LOOKBACK_MS = 60 * 86_400_000  # commitments of conversations that ended up to 60 days before this one
+MAX_PREVIOUS = 50  # as the commitments pack's known_commitments slice allows
 STATUS_OF = {"done": ("complete", "completed"), "cancelled": ("cancelled", "cancelled")}
 
 
@@ -27,7 +29,8 @@ def previous_commitments(conn: Connection, *, chat_id: int, conversation_id: int
         {"id": row["id"], "message_id": row["message_id"], "committed_by": row["committed_by"],
          "committed_to": json.loads(row["committed_to_json"] or "[]"), "text": row["text"],
          "due_at": iso_local(row["due_at"]) if row["due_at"] is not None else None, "status": "open"}
-        for row in repo.list_open_before(conn, chat_id=chat_id, conversation_id=conversation_id, now_ms=now_ms)
+        for row in reversed(repo.list_open_before(conn, chat_id=chat_id, conversation_id=conversation_id,
+                                                  now_ms=now_ms, window_ms=LOOKBACK_MS, limit=MAX_PREVIOUS))
     ]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from backend.llm.offline.conversation import Conversation, Message
@@ -258,5 +259,7 @@ def _status(item: dict[str, Any]) -> str:
     return status if status in ("open", "done", "cancelled") else "open"
 
 
-def _terms(text: str) -> set[str]:
-    return {stem(_IRREGULAR.get(w, w)) for w in content_words(text)}
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    """Cached: reconciliation compares every new message with every open commitment."""
+    return frozenset(stem(_IRREGULAR.get(w, w)) for w in content_words(text))
