@@ -12,7 +12,7 @@ ANALYSABLE = "state IN ('sealed', 'ready', 'historic') AND message_count > 0"
 
 def test_a_fresh_up_analyses_every_sealed_conversation_without_any_command(start_up, isolated_data_dir):
     up = start_up("--demo", "--demo-messages", "300", "--demo-rate", "0")
-    ready = up.next_event(READY_TIMEOUT_S)
+    ready = up.next_event(READY_TIMEOUT_S * 4)  # a cold start of every process on a loaded machine
     url, token = ready["url"], ready["token"]
 
     def coverage() -> dict:
