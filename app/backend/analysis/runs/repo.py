@@ -45,6 +45,19 @@ def list_conversations_since(conn: Connection, *, since_ms: int) -> list[dict[st
     """, {"since": since_ms})
 
 
+MESSAGE_OVERHEAD_CHARS = 110  # what a message costs in a prompt's JSON besides its text (id, sender, time...)
+
+
+def payload_chars(conn: Connection, *, conversation_ids: list[int]) -> int:
+    """About the characters these conversations take in prompts: their text plus each message's fields
+    (one SQL sum, where rendering every conversation took minutes for a whole history)."""
+    return int(fetch_value(conn, """
+        SELECT coalesce(sum(length(coalesce(text, ''))), 0) + :overhead * count(*) FROM messages
+        WHERE conversation_id IN (SELECT value FROM json_each(:ids)) AND deleted_at IS NULL AND kind = 'message'
+          AND is_unsent = 0 AND retracted_at IS NULL
+    """, {"ids": json.dumps(conversation_ids), "overhead": MESSAGE_OVERHEAD_CHARS}) or 0)
+
+
 def list_busiest_chats(conn: Connection, *, since_ms: int, limit: int) -> list[int]:
     """Chats with the most messages sent since `since_ms`, busiest first (ties: the lower id)."""
     return [r["chat_id"] for r in fetch_all(conn, """

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from backend.analysis import jobs as jobs_service
 from backend.analysis import registry
 from backend.analysis import repo as jobs_repo
-from backend.analysis.context import CHARS_PER_TOKEN, conversation_context
+from backend.analysis.context import CHARS_PER_TOKEN
 from backend.analysis.runs import repo as runs_repo
 from backend.analysis.runs import window
 from backend.analysis.runs.schemas import CreatedRun, Estimate, Run, RunList, RunRequest
@@ -43,6 +43,8 @@ TOKENS_OUT_PER_CALL = {"basic": 900, "commitments": 250}  # a typical reply of e
 DEFAULT_TOKENS_OUT = 500
 START_CHUNK = 200  # conversations per write transaction while starting a run
 COUNTER_TTL_S = 30 * 86_400
+REFRESH_EVERY_JOB_UP_TO = 600  # jobs: a run this small stores its progress after every job
+REFRESH_EVERY_MS = 1000  # a larger one at most once a second (and at its end)
 WINDOWED_SCOPES = frozenset({"history", "all"})  # long runs send their jobs a window at a time (window.py)
 
 
@@ -115,8 +117,8 @@ def estimate(engine: Engine, request: RunRequest, *, model: str) -> Estimate:
         passes = resolve_passes(conn, request.passes)
         conversations = list_scope_conversations(conn, request, at_ms=now_ms())
         prompt_passes = [p for p in passes if p.uses_llm]
-        payload_tokens = sum(conversation_context(conn, c["id"]).estimated_tokens for c in conversations) \
-            if prompt_passes else 0
+        payload_tokens = runs_repo.payload_chars(conn, conversation_ids=[c["id"] for c in conversations]) \
+            // CHARS_PER_TOKEN if prompt_passes else 0
     calls = len(conversations) * len(prompt_passes)
     tokens_in = payload_tokens * len(prompt_passes) + len(conversations) * sum(map(prompt_tokens, prompt_passes))
     tokens_out = len(conversations) * sum(TOKENS_OUT_PER_CALL.get(p.name, DEFAULT_TOKENS_OUT) for p in prompt_passes)
@@ -241,13 +243,24 @@ def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | Non
         run_ids = runs_repo.list_active_runs_of_job(conn, job_id=job_id) if status in ("done", "failed") else []
     for run_id in run_ids:
         if client is not None:
-            move_counters(client, run_id, job_id=job_id, outcome=status)
+            done, failed = move_counters(client, run_id, job_id=job_id, outcome=status)
             if send_job is not None:
                 window.top_up(client, run_id, send_job)
+            if not _refresh_due(client, run_id, settled=done + failed):
+                continue
         run_write(lambda conn, run_id=run_id: _refresh(conn, run_id), engine=engine)
     if run_ids:
         relay_now()
     return run_ids
+
+
+def _refresh_due(client: redis.Redis, run_id: int, *, settled: int) -> bool:
+    """Store a large run's progress in SQLite at most every REFRESH_EVERY_MS (counting its jobs costs a scan
+    of the run), and always once its last job settled; a small run's after every job."""
+    total = int(client.get(counter_keys(run_id)["total"]) or 0)
+    if total <= REFRESH_EVERY_JOB_UP_TO or settled >= total:
+        return True
+    return bool(client.set(f"chatstats:run:{run_id}:refreshed", 1, nx=True, px=REFRESH_EVERY_MS))
 
 
 def _refresh(conn: Connection, run_id: int, *, starting: bool = False) -> dict[str, int] | None:
