@@ -55,7 +55,7 @@ def measure_offline_history(messages: int, chats: int, contacts: int, *, timeout
     data = Path(tempfile.mkdtemp(prefix="cs-oh-", dir="/tmp"))  # short: the redis socket path is limited
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATSTATS_")}
     env.update({"CHATSTATS_DATA_DIR": str(data), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                "CHATSTATS_SOURCE_CHAT_DB": str(source / "chat.db"),
+                "CHATSTATS_SOURCE_CHAT_DB": str(source / "chat.db"), "CHATSTATS_START_TIMEOUT_S": "600",
                 "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "app"), str(ROOT)) if p)})
     started = time.monotonic()
     process = subprocess.Popen([PYTHON, "-m", "backend.cli.main", "up", "--source", str(source / "chat.db")],

@@ -10,9 +10,11 @@ from tests.supervisor.conftest import READY_TIMEOUT_S, get, wait_for
 ANALYSABLE = "state IN ('sealed', 'ready', 'historic') AND message_count > 0"
 
 
-def test_a_fresh_up_analyses_every_sealed_conversation_without_any_command(start_up, isolated_data_dir):
+def test_a_fresh_up_analyses_every_sealed_conversation_without_any_command(start_up, isolated_data_dir,
+                                                                          monkeypatch):
+    monkeypatch.setenv("CHATSTATS_START_TIMEOUT_S", "300")  # a cold start of every process on a loaded machine
     up = start_up("--demo", "--demo-messages", "300", "--demo-rate", "0")
-    ready = up.next_event(READY_TIMEOUT_S * 4)  # a cold start of every process on a loaded machine
+    ready = up.next_event(READY_TIMEOUT_S * 6)
     url, token = ready["url"], ready["token"]
 
     def coverage() -> dict:

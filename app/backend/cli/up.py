@@ -139,7 +139,7 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     env = child_env(settings, redis_url=redis_url, source=prepared.source, addressbook=prepared.addressbook,
                     token=token)
     supervisor = Supervisor(supervised_children(data_dir, redis=private_redis, pinger=pinger), env, stop=stop,
-                            emit=emit, parent=parent)
+                            emit=emit, parent=parent, start_timeout=settings.start_timeout_s)
     writer = None
     try:
         if not supervisor.start():
