@@ -385,6 +385,10 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
     assert.equal(await line.getAttribute('data-analysed'), String(after.analysed));
     assert.ok(await button.isHidden(), 'the action stays only while something is left to analyse');
     assert.doesNotMatch(await page.locator('#analysis').textContent(), /chatstats\/offline/);
+    const person = page.locator('.coverage-people li').first();
+    await person.waitFor();
+    const theirs = await call('GET', `/api/analysis/coverage?contact_id=${await person.getAttribute('data-contact-id')}`);
+    assert.match(await person.textContent(), new RegExp(` ${theirs.analysed} of ${theirs.total} conversations? analysed`));
   });
 
   it('without a token, says to open the address printed by chatstats up', async () => {

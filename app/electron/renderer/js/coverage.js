@@ -6,6 +6,7 @@ import { get, post } from './api.js';
 import { h } from './dom.js';
 
 const POLL_MS = 1500;
+const PEOPLE_SHOWN = 3;
 
 /** The name a user sees for the model behind a result: never an internal id. */
 export function sourceLabel(model) {
@@ -47,6 +48,7 @@ export class CoverageBox {
     this.activeBefore = null;
     this.line = h('p', { class: 'coverage-line' }, 'Counting analysed conversations…');
     this.overall = h('p', { class: 'muted coverage-overall' }, '');
+    this.people = h('ul', { class: 'muted coverage-people', 'aria-label': 'Analysed per person' });
     this.note = h('p', { class: 'muted offline-note' }, '');
     this.chatButton = h('button', { type: 'button', class: 'primary', hidden: true,
       onclick: () => this.start({ scope: 'chat', chat_id: chat.id }) }, 'Analyse this chat\u2019s history');
@@ -54,7 +56,7 @@ export class CoverageBox {
       onclick: () => this.start({ scope: 'history' }) }, 'Analyse everything');
     this.consent = h('div', { class: 'consent', hidden: true });
     this.element = h('section', { class: 'card coverage', role: 'region', 'aria-label': 'Analysis coverage' },
-      this.consent, this.line, this.overall, h('div', { class: 'coverage-actions' }, this.chatButton, this.allButton),
+      this.consent, this.line, this.people, this.overall, h('div', { class: 'coverage-actions' }, this.chatButton, this.allButton),
       this.note);
   }
 
@@ -81,6 +83,7 @@ export class CoverageBox {
     }
     if (this.stopped) return;
     this.render(mine, all, onboarding);
+    this.renderPeople();
     const active = all.active_run_ids.length > 0;
     if (this.activeBefore && !active) this.onChange();
     this.activeBefore = active;
@@ -101,6 +104,16 @@ export class CoverageBox {
     this.allButton.hidden = all.remaining === 0;
     this.chatButton.disabled = this.allButton.disabled = running;
     this.renderConsent(onboarding);
+  }
+
+  /** Per person of the chat (up to PEOPLE_SHOWN), over every chat they are in. */
+  async renderPeople() {
+    const people = (this.chat.participants || []).slice(0, PEOPLE_SHOWN);
+    const rows = await Promise.all(people.map((p) => get('/api/analysis/coverage', { contact_id: p.id }, { quiet: true })
+      .then((c) => h('li', { dataset: { contactId: p.id } },
+        `${p.display_name || 'Someone'}, in all your chats: ${c.analysed} of ${plural(c.total, 'conversation')} analysed`))
+      .catch(() => null)));
+    if (!this.stopped) this.people.replaceChildren(...rows.filter(Boolean));
   }
 
   renderConsent(onboarding) {
