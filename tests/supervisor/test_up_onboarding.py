@@ -5,11 +5,14 @@ from __future__ import annotations
 import signal
 import sqlite3
 
+import pytest
+
 from tests.supervisor.conftest import READY_TIMEOUT_S, get, wait_for
 
 ANALYSABLE = "state IN ('sealed', 'ready', 'historic') AND message_count > 0"
 
 
+@pytest.mark.timeout(900)  # a cold start of five processes took 4 minutes on the shared 2-core machine
 def test_a_fresh_up_analyses_every_sealed_conversation_without_any_command(start_up, isolated_data_dir,
                                                                           monkeypatch):
     monkeypatch.setenv("CHATSTATS_START_TIMEOUT_S", "300")  # a cold start of every process on a loaded machine
