@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__
 from backend.admin.router import router as admin_router
+from backend.analysis.coverage.router import router as analysis_coverage_router
 from backend.analysis.runs.router import router as analysis_runs_router
 from backend.analysis.streaming import router as analysis_streaming_router
 from backend.api.errors import install_error_handlers
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(live_router, prefix="/api")
     app.include_router(analysis_streaming_router, prefix="/api")
     app.include_router(analysis_runs_router, prefix="/api")
+    app.include_router(analysis_coverage_router, prefix="/api")
     app.include_router(admin_router, prefix="/api")
     app.include_router(insights_router, prefix="/api")
     app.include_router(commitments_router, prefix="/api")

@@ -34,7 +34,7 @@ import jsonschema
 import jsonschema_rs
 from sqlalchemy import Engine
 
-from backend.config import get_settings
+from backend.config import OFFLINE_LLM_MODEL, get_settings
 from backend.db.clock import now_ms
 from backend.db.session import run_write
 from backend.llm import cache, repo
@@ -150,7 +150,7 @@ def complete_json(
     tokens_in = tokens_out = 0
     cost = 0.0
     for attempt in ("first", "repair"):
-        response, latency_ms = _request(call, lambda: litellm.completion(messages=sent, **kwargs),  # noqa: B023 - called within this iteration
+        response, latency_ms = _request(call, lambda: _completion(model, sent, kwargs),  # noqa: B023 - called within this iteration
                                         timeout_s=timeout_s, retry=retry)
         usage_in, usage_out, call_cost = _usage(response)
         tokens_in, tokens_out, cost = tokens_in + usage_in, tokens_out + usage_out, cost + call_cost
@@ -454,6 +454,18 @@ def _delta(chunk: Any) -> str:
 def _chain(first: list[Any], rest: Any) -> Iterator[Any]:
     yield from first
     yield from rest
+
+
+OFFLINE_PROVIDER = OFFLINE_LLM_MODEL.split("/", 1)[0]
+
+
+def _completion(model: str, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
+    """LiteLLM's completion; the offline analyzer directly (same reply, none of LiteLLM's per-call work)."""
+    if provider_of(model) == OFFLINE_PROVIDER:
+        from backend.llm.offline.provider import direct_completion  # noqa: PLC0415 - the analyzer, on first use
+
+        return direct_completion(messages)
+    return litellm.completion(messages=messages, **kwargs)
 
 
 def _usage(response: Any) -> tuple[int, int, float]:
