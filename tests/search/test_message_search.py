@@ -204,3 +204,17 @@ def test_marks_of_a_text(text, marks):
     from backend.search.marks import message_marks
 
     assert message_marks(text) == marks
+
+
+def test_filters_alone_page_newest_first_and_an_empty_query_finds_nothing(corpus):
+    engine, _, _ = corpus
+    rows = _rows()
+    linked = sorted((r for r in rows if re.search(r"https?://|www\.\w", r["text"] or "", re.I)),
+                    key=lambda r: (r["sent_at"], r["id"]), reverse=True)
+    assert linked
+    found = search_messages(engine, "has:link", limit=5)  # relevance: with no words, newest first
+    assert found["total"] == len(linked)
+    assert [r["id"] for r in found["results"]] == [r["id"] for r in linked[:5]]
+    for q in ("   ", "!!! ???", '""'):
+        empty = search_messages(engine, q)
+        assert empty["total"] == 0 and empty["results"] == [], q

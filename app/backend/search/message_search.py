@@ -112,7 +112,8 @@ def _vector_side(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
             chunk_rank.setdefault(message_id, rank)
     words = set(query_words(text))
     with session_scope(engine) as conn:
-        passing = repo.keep_matching(conn, ids=list(chunk_rank), filters={**filters, "match": None, "marks": []})
+        # the words are what a related message need not share; symbols, has:link and the filters still hold
+        passing = repo.keep_matching(conn, ids=list(chunk_rank), filters={**filters, "match": None})
         texts = repo.get_message_texts(conn, ids=list(passing))
     related: list[tuple[int, int]] = []
     for rank, chunk in enumerate(chunks, start=1):
@@ -127,7 +128,7 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     """The fused head of the relevance order: (message id, matched by full text) best first; and how many
     full-text matches it holds (the bm25 order continues after them)."""
     ranked: list[int] = []
-    if mode != "vector" and parsed.has_full_text:
+    if mode != "vector":
         with session_scope(engine) as conn:
             if filters.get("match"):
                 ranked = repo.list_matching_by_rank(conn, filters=filters, limit=RANKED, offset=0)
@@ -163,7 +164,8 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
     where, unmatched = resolve_filters(engine, parsed, filters or SearchFilters())
     page: list[tuple[int, bool]] = []
     related = 0
-    if unmatched:
+    narrowed = any(where[key] not in (None, False, []) for key in where if key != "match")
+    if unmatched or not (parsed.has_full_text or narrowed):  # a name matching nobody, or nothing to look for
         total = 0
     else:
         with session_scope(engine) as conn:
@@ -175,7 +177,7 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
             head, in_head = _relevance_head(engine, parsed, where, mode)
             related = sum(1 for _, hit in head if not hit)
             page = head[offset:offset + limit]
-            if len(page) < limit and mode != "vector" and parsed.has_full_text and total > in_head:
+            if len(page) < limit and mode != "vector" and total > in_head:
                 deeper = max(0, offset - len(head))
                 with session_scope(engine) as conn:
                     if where.get("match"):

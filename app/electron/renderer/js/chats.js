@@ -19,9 +19,11 @@ export class ChatList {
     this.selectedId = null;
     this.pending = new Map();
     this.timer = null;
+    this.waiting = false; // re-ordering held back while the list is held
     this.hovered = false;
-    this.marker = h('li', { class: 'chat-new-marker', role: 'presentation', hidden: true,
-      onclick: () => this.flush(true) });
+    // a zero-height row: the pill floats over the list, so showing it moves nothing
+    this.pill = h('button', { type: 'button', class: 'chat-new-pill', onclick: () => this.flush(true) });
+    this.marker = h('li', { class: 'chat-new-marker', role: 'presentation', hidden: true }, this.pill);
     root.addEventListener('pointerenter', () => { this.hovered = true; });
     root.addEventListener('pointerleave', () => { this.hovered = false; this.schedule(); });
     root.addEventListener('focusout', (event) => { if (!root.contains(event.relatedTarget)) this.schedule(); });
@@ -56,7 +58,7 @@ export class ChatList {
   }
 
   schedule() {
-    if (this.timer || !this.pending.size) return;
+    if (this.timer || (!this.pending.size && !this.waiting)) return;
     this.timer = setTimeout(() => { this.timer = null; this.flush(); }, BATCH_MS);
   }
 
@@ -78,8 +80,8 @@ export class ChatList {
     if (this.held && !force) {
       const moved = this.sorted().filter((chat, i) => this.order[i] !== chat.id).length;
       this.marker.hidden = moved === 0;
-      this.marker.textContent = `${moved} new`;
-      this.marker.setAttribute('aria-label', `${moved} chats have new messages; they move up when you leave the list`);
+      this.pill.textContent = `${moved} new`;
+      this.pill.setAttribute('aria-label', `${moved} chats have new messages; they move up when you leave the list`);
       this.waiting = moved > 0;
       return;
     }
