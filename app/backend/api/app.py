@@ -18,6 +18,7 @@ from backend.api.errors import install_error_handlers
 from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
 from backend.assistant.router import router as assistant_router
+from backend.attachments.router import router as attachments_router
 from backend.chats.router import router as chats_router
 from backend.commitments.router import router as commitments_router
 from backend.config import Settings, get_settings
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(chats_router, prefix="/api")
     app.include_router(conversations_router, prefix="/api")
     app.include_router(messages_router, prefix="/api")
+    app.include_router(attachments_router, prefix="/api")
     app.include_router(contacts_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
     app.include_router(analysis_streaming_router, prefix="/api")
