@@ -102,6 +102,8 @@ def demo_source(
     contacts: int = typer.Option(150, min=1), seed: int = typer.Option(7),
     live: float = typer.Option(0.0, "--live", min=0, metavar="RATE",
                                help="then keep writing to it like Messages, RATE actions a second, until stopped"),
+    schema: str = typer.Option("macos15", "--schema",
+                               help="which macOS writes it: osx10.10, macos12, macos14, macos15, macos26"),
 ) -> None:
     """Generate a synthetic Messages database and Contacts in Apple's schema; prints a JSON summary."""
     import signal
@@ -116,7 +118,8 @@ def demo_source(
         manifest = out_dir / MANIFEST_NAME
         data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {"chat_db": str(chat_db)}
     else:
-        data = generate_demo_source(out_dir, messages=messages, chats=chats, contacts=contacts, seed=seed).to_json()
+        data = generate_demo_source(out_dir, messages=messages, chats=chats, contacts=contacts, seed=seed,
+                                    schema=schema).to_json()
     print(json.dumps(data), flush=True)
     if live > 0:
         stop = threading.Event()
