@@ -32,7 +32,12 @@ def _db() -> sqlite3.Connection:
 
 
 def _conversations(n: int) -> list[sqlite3.Row]:
-    return _db().execute("SELECT id, chat_id FROM conversations ORDER BY message_count DESC LIMIT ?", (n,)).fetchall()
+    """The longest conversation of each of the n chats whose longest conversations are longest (n distinct chats:
+    the generated data decides how long conversations are, and two of the longest may share a chat)."""
+    return _db().execute("""
+        SELECT id, chat_id FROM conversations c
+        WHERE id = (SELECT id FROM conversations WHERE chat_id = c.chat_id ORDER BY message_count DESC, id LIMIT 1)
+        ORDER BY message_count DESC, id LIMIT ?""", (n,)).fetchall()
 
 
 def _analyse(conversation: sqlite3.Row, summary: str, topics: list[str], entities: list[str],

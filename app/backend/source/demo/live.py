@@ -366,6 +366,10 @@ class LiveSourceWriter:
             emoji = emoji or TAPBACK_EMOJI[self._rng.randrange(len(TAPBACK_EMOJI))]
         else:
             emoji = None
+        if handle is None and kind_code >= 3000:  # a removal comes from whoever added the tapback
+            added = sql.get_tapback_sender(self._conn, target_guid=target["guid"], kind_code=kind_code - 1000)
+            if added is not None:
+                handle, from_me = added
         if handle is None:
             handle = self._sender(chat, from_me, exclude=None if target["is_from_me"] else target["handle_id"])
         target_text = _current_text(target) or ""

@@ -96,6 +96,20 @@ def get_message(conn: sqlite3.Connection, *, guid: str) -> dict | None:
     return dict(row) if row else None
 
 
+def get_tapback_sender(conn: sqlite3.Connection, *, target_guid: str, kind_code: int) -> tuple[int, bool] | None:
+    """(handle_id, is_from_me) of the newest tapback of `kind_code` (2000-2006) on part 0 of the target: only
+    the person who added a tapback can remove it."""
+    row = conn.execute(
+        """
+        SELECT handle_id, is_from_me FROM message
+        WHERE associated_message_guid = ? AND associated_message_type = ?
+        ORDER BY ROWID DESC LIMIT 1
+        """,
+        (f"p:0/{target_guid}", kind_code),
+    ).fetchone()
+    return (row[0], bool(row[1])) if row else None
+
+
 def get_rowid_sequence(conn: sqlite3.Connection) -> int:
     """The highest message ROWID ever given out (AUTOINCREMENT never hands it out again)."""
     row = conn.execute(
