@@ -21,13 +21,19 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 MASK = "[redacted]"
 
 
-def apply_privacy(data: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
+def apply_privacy(data: dict[str, Any], privacy: Privacy,
+                  people: list[tuple[int, list[str]]] | None = None) -> dict[str, Any]:
+    """`data` as the setting allows; `people` (contact id, its names) lets `redacted` mask names the result
+    mentions only in message text."""
     if privacy == "full":
         return data
     if privacy == "aggregate":
         return _strip_text(data)  # type: ignore[no-any-return]
     aliases = _Aliases()
     aliases.collect(data)
+    for contact_id, names in people or []:
+        for name in names:
+            aliases.alias(name, contact_id)
     return aliases.redact(data)  # type: ignore[no-any-return]
 
 
@@ -70,11 +76,14 @@ class _Aliases:
 
     def redact_text(self, text: str) -> str:
         text = mask_identifiers(text)
-        for name in sorted(self.names, key=len, reverse=True):
-            words = [w for w in re.split(r"\s+", name) if len(w) >= 2]
-            for part in [name, *words]:
-                text = re.sub(rf"\b{re.escape(part)}\b", self.names[name], text, flags=re.IGNORECASE)
-        return text
+        parts = {part: alias for name, alias in self.names.items()
+                 for part in [name, *[w for w in re.split(r"\s+", name) if len(w) >= 2]]}
+        if not parts:
+            return text
+        pattern = re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True)) + r")\b",
+                             re.IGNORECASE)
+        lowered = {p.lower(): a for p, a in parts.items()}
+        return pattern.sub(lambda m: lowered.get(m.group(0).lower(), MASK), text)
 
     def redact(self, value: Any, key: str | None = None) -> Any:
         if isinstance(value, dict):

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
 from backend.config import get_settings
-from backend.tools import schemas
+from backend.db.session import session_scope
+from backend.tools import repo, schemas
 from backend.tools.exceptions import ToolArgumentsInvalid, ToolNotFound
 from backend.tools.privacy import Privacy, apply_privacy
 
@@ -98,7 +99,13 @@ def call_tool(engine: Engine, name: str, arguments: dict[str, Any] | str | None,
     """Run a tool; its result as JSON-ready data under the privacy setting (the configured one by default)."""
     tool = get_tool(name)
     result = tool.function(engine, parse_args(tool, arguments))
-    return apply_privacy(result.model_dump(mode="json"), privacy or get_settings().tools_privacy)
+    mode = privacy or get_settings().tools_privacy
+    people = None
+    if mode == "redacted":
+        with session_scope(engine) as conn:
+            people = [(row["contact_id"], [n for n in (row["name"], row["first_name"], row["last_name"],
+                                                       row["nickname"]) if n]) for row in repo.list_people(conn)]
+    return apply_privacy(result.model_dump(mode="json"), mode, people)
 
 
 def call_tool_model(engine: Engine, name: str, arguments: dict[str, Any] | str | None) -> BaseModel:
