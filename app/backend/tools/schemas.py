@@ -109,7 +109,6 @@ class RankedPerson(BaseModel):
 
 class TopPeopleResult(_Result):
     period: PeriodOut
-    total_messages: int
     people: list[RankedPerson]
 
 

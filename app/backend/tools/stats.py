@@ -52,10 +52,8 @@ def top_people(engine: Engine, args: TopPeopleArgs) -> TopPeopleResult:
     """The people you exchange the most one-to-one messages with in a period, most first."""
     period = _period(args.period, args.since, args.until)
     ranks = insights.top_people(engine, period, limit=args.limit)
-    total = insights.overview(engine, period).messages.total
     cites = [c for r in ranks[:3] if (c := _latest_cite(engine, list(getattr(r, "chat_ids", []) or []), period))]
-    return TopPeopleResult(period=_period_out(period), total_messages=total, people=[_ranked(r) for r in ranks],
-                           citations=cites)
+    return TopPeopleResult(period=_period_out(period), people=[_ranked(r) for r in ranks], citations=cites)
 
 
 def message_stats(engine: Engine, args: MessageStatsArgs) -> MessageStatsResult:
