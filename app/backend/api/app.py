@@ -30,7 +30,7 @@ from backend.health.router import router as health_router
 from backend.insights.router import router as insights_router
 from backend.live.hub import MessageHub
 from backend.live.router import router as live_router
-from backend.mcp.server import HttpMcp, build_server
+from backend.mcp.mount import McpMount
 from backend.messages.router import router as messages_router
 from backend.search.router import router as search_router
 from backend.settings.router import router as settings_router
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     engine = get_engine(settings.central_db_path)
 
     hub = MessageHub()
-    mcp_http = HttpMcp(build_server(engine, privacy=settings.tools_privacy), path=MCP_PATH)
+    mcp_mount = McpMount(engine, privacy=settings.tools_privacy, path=MCP_PATH)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
                 app.state.watcher.sync.after_commit.append(app.state.relay.wake)
         log.info("API ready (central.db %s)", settings.central_db_path)
         try:
-            async with mcp_http.running():
+            async with mcp_mount.running():
                 yield
         finally:
             if app.state.watcher is not None:
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(commitments_router, prefix="/api")
     app.include_router(assistant_router, prefix="/api")
     app.include_router(search_router, prefix="/api")
-    app.router.routes.append(mcp_http.route)  # MCP over streamable HTTP, behind the same token
+    app.router.routes.append(mcp_mount.route)  # MCP over streamable HTTP, behind the same token
     mount_renderer(app, settings.renderer_dir)
     if settings.cors_origins:
         app.add_middleware(

@@ -3,7 +3,7 @@ Schemas are what clients see). Read-only; every result passes the privacy settin
 
     server = build_server(engine, privacy="aggregate")
     await run_stdio(server)                       # `chatstats mcp`
-    http = HttpMcp(server)                        # /mcp on the API: http.route, http.running()
+    http = HttpMcp(server)                        # an ASGI app for /mcp (mount.py puts it on the API)
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from sqlalchemy import Engine
-from starlette.routing import Route
 
 from backend import __version__
 from backend.errors import BackendError
@@ -70,15 +69,14 @@ async def run_stdio(server: Server[Any]) -> None:
 
 
 class HttpMcp:
-    """Streamable HTTP at one path of the API (stateless: each request stands alone; JSON replies)."""
+    """Streamable HTTP as an ASGI app (stateless: each request stands alone; JSON replies)."""
 
-    def __init__(self, server: Server[Any], *, path: str = "/mcp", allowed_hosts: list[str] | None = None) -> None:
+    def __init__(self, server: Server[Any], *, allowed_hosts: list[str] | None = None) -> None:
         hosts = allowed_hosts or ["127.0.0.1:*", "localhost:*", "[::1]:*"]
         security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
                                              allowed_origins=[f"http://{h}" for h in hosts])
         self.manager = StreamableHTTPSessionManager(app=server, stateless=True, json_response=True,
                                                     security_settings=security)
-        self.route = Route(path, endpoint=self, methods=["GET", "POST", "DELETE"])  # an instance: mounted as ASGI
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.manager.handle_request(scope, receive, send)
