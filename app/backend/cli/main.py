@@ -65,6 +65,16 @@ def serve() -> None:
     run_server(get_settings())
 
 
+@app.command()
+@handle_errors
+def mcp(privacy: str = typer.Option(None, "--privacy", help="full, redacted or aggregate (default: "
+                                    "CHATSTATS_TOOLS_PRIVACY, else full)")) -> None:
+    """Serve Eve's read-only tools to an MCP client (Claude Desktop and others) over stdio."""
+    from backend.cli.mcp import run_mcp
+
+    run_mcp(get_settings(), privacy=privacy)
+
+
 @app.command("import")
 @handle_errors
 def import_(
