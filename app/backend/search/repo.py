@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from backend.contacts.repo import label_sql
 from backend.db.clock import now_ms
-from backend.db.session import execute, fetch_all, fetch_one
+from backend.db.session import execute, fetch_all, fetch_one, fetch_value
 
 # What counts as searchable: live messages with text.
 _LIVE = "m.deleted_at IS NULL AND m.is_unsent = 0 AND m.kind = 'message' AND m.text IS NOT NULL AND m.text != ''"
@@ -306,8 +306,7 @@ def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, d
 def count_matching_messages(conn: Connection, *, filters: dict[str, Any]) -> int:
     """How many messages match: the exact `total` of a search."""
     where, params = _message_where(filters)
-    return int(fetch_one(conn, f"SELECT count(*) AS n FROM messages m WHERE {where}",
-                         params)["n"])
+    return int(fetch_value(conn, f"SELECT count(*) FROM messages m WHERE {where}", params) or 0)
 
 
 def list_matching_by_time(conn: Connection, *, filters: dict[str, Any], newest_first: bool, limit: int,
