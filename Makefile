@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: run test install install-node chromium clean-venv lock
+.PHONY: run test lint install install-node chromium clean-venv lock
 
 # Python packages exactly as requirements.lock pins them (versions and hashes), then the project itself.
 $(STAMP): pyproject.toml requirements.lock
@@ -44,7 +44,12 @@ chromium:
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/chatstats up --demo-if-missing
 
-test: $(STAMP) $(NODE_STAMP) chromium
+# Style and types: ruff (lint and import order) and mypy (configured in pyproject.toml); `make test` runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) $(NODE_STAMP) chromium lint
 	$(BIN)/python -m pytest -q
 	npm test
 

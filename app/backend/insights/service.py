@@ -110,7 +110,7 @@ def get_conversation_insights(engine: Engine, conversation_id: int) -> Conversat
         conversation_id=conversation["id"], **{k: v for k, v in conversation.items() if k != "id"},
         analyses=[Analysis(**{k: v for k, v in a.items() if k != "result_json"},
                            result=json.loads(a["result_json"] or "{}"),
-                           **{name: rows.get(a["id"], []) for name, rows in findings.items()})
+                           **{name: rows.get(a["id"], []) for name, rows in findings.items()})  # type: ignore[arg-type]  # pydantic checks
                   for a in analyses])
 
 

@@ -1,6 +1,6 @@
 // Wiring: the token first, then the panes and the live streams that feed them.
 
-import { showGate } from './alerts.js';
+import { hideGate, showGate } from './alerts.js';
 import { AnalysisPanel } from './analysis.js';
 import { get, setToken } from './api.js';
 import { ChatList } from './chats.js';
@@ -35,13 +35,33 @@ function boot() {
     select: $('eve-thread-select'), newButton: $('eve-new-thread'), list: $('eve-messages'),
     form: $('eve-form'), input: $('eve-input'), send: $('eve-send'),
   }, { onOpenMessage: (chatId, messageId) => openChat(chatId, messageId) });
-  new SearchPanel({ form: $('search-form'), input: $('search-input'), results: $('search-results'), status: $('search-status') }, {
-    chatName: async (id) => (await chatById(id))?.display_name || `Chat ${id}`,
+  const search = new SearchPanel({
+    form: $('search-form'), input: $('search-input'), results: $('search-results'), status: $('search-status'),
+    sort: $('search-sort'), more: $('search-more'),
+  }, {
     onOpenMessage: (chatId, messageId) => openChat(chatId, messageId),
     onShow: () => {
       if (currentRoute()?.name !== 'chats') navigate('chats');
       tabs.show('search');
     },
+  });
+
+  // keyboard: "/" or Ctrl/Cmd-K to the search box, Esc clears it and returns to the list, arrows in the list
+  document.addEventListener('keydown', (event) => {
+    const typing = event.target.closest?.('input, textarea, select, [contenteditable="true"]');
+    if ((event.key === 'k' && (event.metaKey || event.ctrlKey)) || (event.key === '/' && !typing)) {
+      event.preventDefault();
+      $('search-input').focus();
+      $('search-input').select();
+    } else if (event.key === 'Escape' && event.target === $('search-input')) {
+      event.preventDefault();
+      search.clear();
+      chats.focus();
+    } else if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && !typing && !event.target.closest?.('#chat-list')
+               && !event.target.closest?.('.pane-side')) {
+      event.preventDefault();
+      chats.focus();
+    }
   });
 
   async function chatById(id) {
@@ -125,10 +145,23 @@ function boot() {
   startRouter();
 }
 
-const token = takeToken();
-if (token) {
+// A token link opened in this tab (#token=...) is taken as it arrives, without a reload.
+let booted = false;
+function accept(token) {
   setToken(token);
-  boot();
-} else {
-  showGate();
+  hideGate();
+  if (!booted) {
+    booted = true;
+    boot();
+  }
 }
+
+window.addEventListener('hashchange', () => {
+  if (!location.hash.includes('token=')) return;
+  const token = takeToken();
+  if (token) accept(token);
+});
+
+const token = takeToken();
+if (token) accept(token);
+else showGate();
