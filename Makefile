@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Node packages for the shell's tests (playwright-core; electron's package without its binary, which
-# `npm install` with scripts on fetches on a Mac: see README).
+# Node packages: chart.js for the renderer, and for the shell's tests playwright-core and electron's package
+# without its binary, which `npm install` with scripts on fetches on a Mac: see README).
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -f node_modules/.installed-*
@@ -40,7 +40,8 @@ chromium:
 	  fi; \
 	fi
 
-run: $(STAMP)
+# npm packages too: the renderer's charts (chart.js) are served from node_modules by the backend.
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/chatstats up --demo-if-missing
 
 # Style and types: ruff (lint and import order) and mypy (configured in pyproject.toml); `make test` runs it first.

@@ -94,7 +94,7 @@ def start_up(tmp_path: Path) -> Iterator:
         log_path = tmp_path / f"up-{len(started)}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen([*UP, *args], stdout=subprocess.PIPE, stderr=log, text=True,
-                                       env={**os.environ, "CHATSTATS_START_TIMEOUT_S": "0"})
+                                       env={"CHATSTATS_START_TIMEOUT_S": "0", **os.environ})
         up = Up(process, log_path)
         threading.Thread(target=_read_stdout, args=(up,), daemon=True).start()
         started.append(up)

@@ -54,10 +54,16 @@ def fail_job(conn: Connection, *, job_id: int, error: str, now_ms: int) -> None:
 
 
 def list_stale_jobs(conn: Connection, *, older_than_ms: int) -> list[int]:
-    """Queued or running jobs untouched since `older_than_ms` (their task message was lost)."""
-    return [r["id"] for r in fetch_all(
-        conn, "SELECT id FROM analysis_jobs WHERE status IN ('queued', 'running') AND updated_at < :t ORDER BY id",
-        {"t": older_than_ms})]
+    """Queued or running jobs untouched since `older_than_ms` (their task message was lost), except the
+    unstarted jobs of active long runs: those wait their turn in the run's window (runs/window.py)."""
+    return [r["id"] for r in fetch_all(conn, """
+        SELECT id FROM analysis_jobs
+        WHERE status IN ('queued', 'running') AND updated_at < :t
+          AND NOT (status = 'queued' AND attempts = 0 AND id IN (
+              SELECT l.job_id FROM analysis_run_jobs l JOIN analysis_runs r ON r.id = l.run_id
+              WHERE r.status IN ('queued', 'running') AND r.scope IN ('history', 'all')))
+        ORDER BY id
+    """, {"t": older_than_ms})]
 
 
 def list_jobs(conn: Connection, *, conversation_id: int) -> list[dict[str, Any]]:

@@ -60,6 +60,23 @@ def child_env(settings: Settings, *, redis_url: str, source: Path, addressbook: 
     return env
 
 
+def _begin_onboarding(settings: Settings, redis_url: str) -> None:
+    """The history analysis after the first import (a local model starts it; a paid one waits for consent)."""
+    import redis
+
+    from backend.analysis.runs import onboarding
+    from backend.analysis.runs.tasks import enqueue_start_run
+    from backend.db.engine import get_engine
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+        state = onboarding.begin(get_engine(settings.central_db_path), model=settings.llm_model, client=client,
+                                 enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=redis_url))
+        log.info("history analysis: %s", (state or {}).get("status", "nothing to analyse yet"))
+    except Exception:
+        log.exception("the history analysis could not be started: start it from the app or `chatstats analyze`")
+
+
 def _start_demo_writer(chat_db: Path, rate: float) -> tuple[threading.Event, threading.Thread]:
     from backend.source.demo.live import run_live
 
@@ -134,6 +151,7 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
         emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid(),
               "app_url": app_url(supervisor.url, token)})
         _announce(app_url(supervisor.url, token))
+        threading.Thread(target=_begin_onboarding, args=(settings, redis_url), name="onboarding", daemon=True).start()
         if prepared.demo and demo_rate > 0:
             writer = _start_demo_writer(prepared.source, demo_rate)
         supervisor.watch()

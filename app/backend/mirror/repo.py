@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from backend.db.clock import now_ms
 from backend.db.session import execute, fetch_one, fetch_value, sqlite_of
+from backend.search.marks import mark_rows
 
 
 def execute_many(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -247,17 +248,26 @@ def next_message_id(conn: Connection) -> int:
 
 
 def fts_insert(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
-    """rows: (message_id, text) of messages whose text is new."""
+    """rows: (message_id, text) of messages whose text is new: into the word index and the marks."""
     execute_many(conn, "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", rows)
+    execute_many(conn, "INSERT OR IGNORE INTO message_marks (mark, message_id) VALUES (?, ?)", mark_rows(rows))
 
 
 def fts_delete(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
     """rows: (message_id, old_text) of messages whose indexed text changes or goes."""
     execute_many(conn, "INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", rows)
+    execute_many(conn, "DELETE FROM message_marks WHERE message_id = ?", [(row[0],) for row in rows])
 
 
 def fts_rebuild(conn: Connection) -> None:
+    """Both indexes of message text (words and marks) rebuilt from the messages."""
     conn.exec_driver_sql("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+    conn.exec_driver_sql("DELETE FROM message_marks")
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a live DBAPI connection under an open Connection
+    cursor = raw.execute("SELECT id, text FROM messages WHERE text IS NOT NULL AND text != ''")
+    while rows := cursor.fetchmany(5000):
+        raw.executemany("INSERT OR IGNORE INTO message_marks (mark, message_id) VALUES (?, ?)", mark_rows(rows))
 
 
 # -- conversations -----------------------------------------------------------------------------------

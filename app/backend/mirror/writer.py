@@ -33,6 +33,7 @@ from backend.mirror.messages import (
 )
 from backend.mirror.people import People
 from backend.source.chatdb import sql as source_sql
+from backend.source.chatdb.capabilities import SchemaCapabilities
 from backend.source.dates import APPLE_EPOCH_UNIX_MS
 
 KIND_SQL = "(CASE coalesce(s.item_type, 0) " + " ".join(
@@ -86,7 +87,7 @@ class SourceIdentities:
 
 
 class MirrorWriter:
-    def __init__(self, conn: Connection, *, source_columns: dict[str, set[str]], gap_ms: int, bulk: bool,
+    def __init__(self, conn: Connection, *, source_columns: SchemaCapabilities, gap_ms: int, bulk: bool,
                  pre_read: PendingPreRead | None = None) -> None:
         """`pre_read`: the source being read in workers (bulk), taken by the copy when it can be."""
         self.conn = conn
@@ -207,7 +208,7 @@ class MirrorWriter:
         params = dict(params or {})
         conn, stats = self.conn, self.stats
         whole_source = where == "1"
-        where = f"({where}) AND {source_sql.tapback_filter(tapbacks=False)}"
+        where = f"({where}) AND {source_sql.tapback_filter(self.columns, tapbacks=False)}"
         body = BodyTexts()
         self.raw.create_function(BODY_FUNCTION, 4, body, deterministic=False)
         pre = None
@@ -266,8 +267,8 @@ class MirrorWriter:
         """Already-mirrored source rows in (low, high] that Messages changed since (see repo.changed_rowids)."""
         if high <= low:
             return []
-        select = source_sql.message_select(
-            self.columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {source_sql.tapback_filter(tapbacks=False)}")
+        not_tapback = source_sql.tapback_filter(self.columns, tapbacks=False)
+        select = source_sql.message_select(self.columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {not_tapback}")
         return repo.changed_rowids(self.conn, source_select=select, date_sql=source_sql.apple_ms_sql,
                                    unknown_chat_id=self._unknown_chat(), params={"low": low, "high": high})
 
@@ -375,7 +376,7 @@ class MirrorWriter:
     def read_reactions(self, *, where: str = "1", params: dict | None = None) -> list[ReactionEvent]:
         """The latest state per reaction key among the source tapbacks matching `where` (the mirror is not
         read: a bulk import reads them while the copy waits for its workers)."""
-        tapbacks = source_sql.tapback_filter(tapbacks=True)
+        tapbacks = source_sql.tapback_filter(self.columns, tapbacks=True)
         if where == "1" and "associated_message_guid" in self.columns["message"]:
             # the whole table: walk Messages' index of associated guids (a tapback without one is no
             # reaction) instead of reading every message row

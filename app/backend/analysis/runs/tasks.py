@@ -49,7 +49,8 @@ def count_job_outcome(sender: Any = None, args: Any = None, **_: Any) -> None:
     if getattr(sender, "name", None) not in JOB_SETTLING_TASKS or not args:
         return
     try:
-        runs.record_job_outcome(get_engine(), int(args[0]), client=_client())
+        runs.record_job_outcome(get_engine(), int(args[0]), client=_client(),
+                                send_job=lambda job_id: app.send_task(RUN_JOB, args=[job_id]))
     except Exception:
         log.exception("progress of the analysis runs of job %s could not be recorded", args[0])
 

@@ -77,6 +77,14 @@ class OfflineProvider(CustomLLM):
         raise NotImplementedError("the offline analyzer does not embed; the local embedding model does")
 
 
+def direct_completion(messages: list[dict[str, Any]]) -> ModelResponse:
+    """The offline analyzer's reply without LiteLLM's dispatch around it (its wrapper costs more CPU than
+    the analysis itself); the gateway calls this for "chatstats/..." models. Priced 0, like the provider."""
+    response = register_offline_provider().completion(messages=messages, model_response=ModelResponse())
+    response._hidden_params = {**(getattr(response, "_hidden_params", None) or {}), "response_cost": 0.0}
+    return response
+
+
 def register_offline_provider() -> OfflineProvider:
     """Route "chatstats/..." completions to the offline analyzer. Idempotent; other providers are kept."""
     global _handler  # noqa: PLW0603 - one handler per process
