@@ -118,11 +118,6 @@ class SourceWatcher:
         dirty, self._contacts_dirty = self._contacts_dirty, False
         return dirty
 
-    def poke(self) -> None:
-        """Ask for a pass now (tests, the API after an import)."""
-        self._contacts_dirty = True
-        self._wake.set()
-
     def _run(self) -> None:
         self._sync_once()  # catch up with whatever happened while we were not running
         while not self._stop.is_set():
