@@ -13,8 +13,9 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from backend.config import Settings, get_settings
 from backend.logging_setup import configure_logging
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def _status_writer(stdout: TextIO):  # noqa: ANN202
+def _status_writer(stdout: TextIO) -> Callable[[dict], None]:
     lock = threading.Lock()
 
     def emit(event: dict) -> None:
@@ -61,11 +62,11 @@ def child_env(settings: Settings, *, redis_url: str, source: Path, addressbook: 
 
 def _begin_onboarding(settings: Settings, redis_url: str) -> None:
     """The history analysis after the first import (a local model starts it; a paid one waits for consent)."""
-    import redis  # noqa: PLC0415 - up imports lazily: its ready line must not wait on Celery's imports
+    import redis
 
-    from backend.analysis.runs import onboarding  # noqa: PLC0415 - as above
-    from backend.analysis.runs.tasks import enqueue_start_run  # noqa: PLC0415 - as above
-    from backend.db.engine import get_engine  # noqa: PLC0415 - as above
+    from backend.analysis.runs import onboarding
+    from backend.analysis.runs.tasks import enqueue_start_run
+    from backend.db.engine import get_engine
 
     try:
         client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
@@ -92,7 +93,7 @@ def _start_demo_writer(chat_db: Path, rate: float) -> tuple[threading.Event, thr
     return stop, thread
 
 
-def resolve_redis(settings: Settings, data_dir: Path):  # noqa: ANN201
+def resolve_redis(settings: Settings, data_dir: Path) -> tuple[Any, str]:
     """(the private redis-server child, its URL), or (None, CHATSTATS_REDIS_URL) once that Redis answers."""
     from backend.supervisor.exceptions import ChildFailedToStart
     from backend.supervisor.ready import redis_answers
@@ -144,6 +145,7 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     try:
         if not supervisor.start():
             return 0
+        assert supervisor.url is not None  # start() returned True: the API answered
         emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid(),
               "app_url": app_url(supervisor.url, token)})
         _announce(app_url(supervisor.url, token))

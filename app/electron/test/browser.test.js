@@ -192,6 +192,8 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
 
   it('shows the chat list, and a chat opened from it shows its messages', async () => {
     await page.goto(ready.app_url);
+    await page.getByRole('region', { name: 'Key figures' }).waitFor(); // the overview is the landing page
+    await page.getByRole('link', { name: 'Chats', exact: true }).click();
     await page.getByRole('listbox', { name: 'Chat list' }).getByRole('option').nth(5).waitFor();
     await page.locator('#messages li.msg').first().waitFor();
     assert.ok(!page.url().includes('token'), `the token is still in the address: ${page.url()}`);
@@ -389,6 +391,21 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
     await person.waitFor();
     const theirs = await call('GET', `/api/analysis/coverage?contact_id=${await person.getAttribute('data-contact-id')}`);
     assert.match(await person.textContent(), new RegExp(` ${theirs.analysed} of ${theirs.total} conversations? analysed`));
+  });
+
+  it('answers "Who do I text the most?" offline with the right name and count', async () => {
+    await page.getByRole('tab', { name: 'Eve' }).click();
+    await page.getByRole('button', { name: 'New Eve thread' }).click();
+    const top = await writer.send({ op: 'top_person' });
+    await page.getByRole('textbox', { name: 'Question for Eve' }).fill('Who do I text the most?');
+    await page.getByRole('button', { name: 'Send question' }).click();
+    const answer = page.locator('#eve-messages .eve-msg.assistant').last();
+    await answer.locator('.citation').first().waitFor({ timeout: 20000 });
+    const text = await answer.locator('.eve-text').textContent();
+    console.log(`# Eve: ${text}`);
+    assert.ok(text.startsWith(`You text ${top.name} the most of all time: ${top.messages.toLocaleString('en-US')} messages`),
+      `expected ${top.name} with ${top.messages} messages, Eve said: ${text}`);
+    await shot('09-eve-top-person');
   });
 
   it('without a token, says to open the address printed by chatstats up', async () => {

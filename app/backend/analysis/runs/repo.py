@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.db.session import execute, fetch_all, fetch_one, fetch_value
+from backend.db.session import execute, fetch_all, fetch_one, fetch_value, inserted_rowid, sqlite_of
 
 # Open conversations may still grow: the sealing chain analyses them once they close. A run covers the rest.
 ANALYSABLE_STATES = "('sealed', 'ready', 'historic')"
@@ -26,7 +26,7 @@ def list_conversations_history(conn: Connection) -> list[dict[str, Any]]:
     return fetch_all(conn, f"""
         SELECT id, chat_id, revision FROM conversations
         WHERE state IN {ANALYSABLE_STATES} AND message_count > 0 ORDER BY last_message_at DESC, id DESC
-    """)  # noqa: S608 - a constant list of states
+    """)
 
 
 def list_conversations_of_chats(conn: Connection, *, chat_ids: list[int]) -> list[dict[str, Any]]:
@@ -73,11 +73,11 @@ def chat_exists(conn: Connection, *, chat_id: int) -> bool:
 
 def create(conn: Connection, *, scope: str, params: dict[str, Any], total: int, estimate_tokens: int,
            estimate_cost_usd: float | None, now_ms: int) -> int:
-    return conn.connection.driver_connection.execute(
+    return inserted_rowid(sqlite_of(conn).execute(
         "INSERT INTO analysis_runs (scope, params, status, total, estimate_tokens, estimate_cost_usd, created_at, "
         "updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
         (scope, json.dumps(params), total, estimate_tokens, estimate_cost_usd, now_ms, now_ms),
-    ).lastrowid
+    ))
 
 
 def get(conn: Connection, *, run_id: int) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any, ClassVar
 
 import redis
@@ -166,7 +167,7 @@ def create_run(engine: Engine, request: RunRequest, *, model: str, client: redis
         conn, scope=request.scope, params=params, total=estimated.jobs,
         estimate_tokens=estimated.tokens_in + estimated.tokens_out, estimate_cost_usd=estimated.cost_usd,
         now_ms=now_ms()), engine=engine)
-    seed_counters(client, run_id, total=estimated.jobs)
+    seed_counters(require_broker(client), run_id, total=estimated.jobs)
     enqueue(run_id)
     return CreatedRun(run=get_run(engine, run_id), estimate=estimated)
 
@@ -187,7 +188,7 @@ def start_run(engine: Engine, run_id: int, *, client: redis.Redis | None, send_j
 
     for first in range(0, len(conversations), START_CHUNK):
         chunk = conversations[first:first + START_CHUNK]
-        if not run_write(lambda conn, chunk=chunk: _link_chunk(conn, run_id, chunk, passes), engine=engine):
+        if not run_write(partial(_link_chunk, run_id=run_id, conversations=chunk, passes=passes), engine=engine):
             return []  # cancelled meanwhile
 
     def finish_start(conn: Connection) -> list[dict[str, Any]] | None:
@@ -242,13 +243,13 @@ def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | Non
         status = runs_repo.get_job_status(conn, job_id=job_id)
         run_ids = runs_repo.list_active_runs_of_job(conn, job_id=job_id) if status in ("done", "failed") else []
     for run_id in run_ids:
-        if client is not None:
+        if client is not None and status is not None:
             done, failed = move_counters(client, run_id, job_id=job_id, outcome=status)
             if send_job is not None:
                 window.top_up(client, run_id, send_job)
             if not _refresh_due(client, run_id, settled=done + failed):
                 continue
-        run_write(lambda conn, run_id=run_id: _refresh(conn, run_id), engine=engine)
+        run_write(partial(_refresh, run_id=run_id), engine=engine)
     if run_ids:
         relay_now()
     return run_ids
@@ -257,7 +258,7 @@ def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | Non
 def _refresh_due(client: redis.Redis, run_id: int, *, settled: int) -> bool:
     """Store a large run's progress in SQLite at most every REFRESH_EVERY_MS (counting its jobs costs a scan
     of the run), and always once its last job settled; a small run's after every job."""
-    total = int(client.get(counter_keys(run_id)["total"]) or 0)
+    total = int(client.get(counter_keys(run_id)["total"]) or 0)  # type: ignore[arg-type]  # sync client
     if total <= REFRESH_EVERY_JOB_UP_TO or settled >= total:
         return True
     return bool(client.set(f"chatstats:run:{run_id}:refreshed", 1, nx=True, px=REFRESH_EVERY_MS))
@@ -373,12 +374,12 @@ def seed_counters(client: redis.Redis, run_id: int, *, total: int, keep: bool = 
 
 def move_counters(client: redis.Redis, run_id: int, *, job_id: int, outcome: str) -> tuple[int, int]:
     keys = counter_keys(run_id)
-    done, failed = client.eval(_MOVE, 4, keys["done"], keys["failed"], keys["done_jobs"], keys["failed_jobs"],
-                               job_id, outcome, COUNTER_TTL_S)
+    done, failed = client.eval(_MOVE, 4, keys["done"], keys["failed"], keys["done_jobs"], keys["failed_jobs"],  # type: ignore[misc, str-unpack]
+                               str(job_id), outcome, str(COUNTER_TTL_S))  # (redis-py: sync-or-async reply type)
     return int(done), int(failed)
 
 
 def read_counters(client: redis.Redis, run_id: int) -> dict[str, int]:
     keys = counter_keys(run_id)
     values = client.mget(keys["total"], keys["done"], keys["failed"])
-    return {name: int(value or 0) for name, value in zip(("total", "done", "failed"), values, strict=True)}
+    return {name: int(value or 0) for name, value in zip(("total", "done", "failed"), values, strict=True)}  # type: ignore[arg-type]  # redis-py types its sync client's replies as sync-or-async

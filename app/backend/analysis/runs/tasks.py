@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.signals import task_postrun
 
@@ -30,7 +31,7 @@ RUN_JOB = "analysis.run_job"
 JOB_SETTLING_TASKS = frozenset({RUN_JOB, "analysis.persist_result", "analysis.record_job_failure"})
 
 
-def _client():  # noqa: ANN202
+def _client() -> redis.Redis | None:
     url = get_settings().redis_url
     return redis_client(url) if url else None
 

@@ -204,7 +204,7 @@ def _addressees(conversation: Conversation, message: Message, sentence: str, pre
     if named:
         return named
     replying_to = previous and previous.sender != message.sender and message.sent_at - previous.sent_at <= REPLY_WINDOW
-    if replying_to and re.search(r"\byou\b", sentence, re.IGNORECASE):
+    if previous is not None and replying_to and re.search(r"\byou\b", sentence, re.IGNORECASE):
         return [previous.sender]
     return others
 

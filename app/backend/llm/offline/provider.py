@@ -41,7 +41,7 @@ class OfflineProvider(CustomLLM):
         response: ModelResponse = kwargs.get("model_response") or ModelResponse()
         response.model = MODEL
         response.created = int(time.time())
-        response.choices[0].message.content = content  # type: ignore[union-attr]
+        response.choices[0].message.content = content
         response.choices[0].finish_reason = "stop"
         prompt_tokens, completion_tokens = _tokens(messages), _estimate(content)
         response.usage = litellm.Usage(  # type: ignore[attr-defined]
@@ -67,7 +67,9 @@ class OfflineProvider(CustomLLM):
     async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:
         return self.completion(*args, **kwargs)  # pure CPU and quick: no thread hop needed
 
-    async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[GenericStreamingChunk]:
+    async def astreaming(  # type: ignore[override]  # LiteLLM types it as a coroutine; it iterates an async generator
+        self, *args: Any, **kwargs: Any,
+    ) -> AsyncIterator[GenericStreamingChunk]:
         for chunk in self.streaming(*args, **kwargs):
             yield chunk
 
