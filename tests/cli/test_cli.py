@@ -100,3 +100,15 @@ def test_demo_source_then_import_prints_json_summaries(tmp_path, isolated_data_d
     result = json.loads(imported.stdout.strip().splitlines()[-1])
     assert result["event"] == "imported" and result["counts"]["messages"] > 300
     assert result["counts"]["contacts"] >= 5  # the AddressBook beside a demo source is found
+
+
+def test_the_inbox_url_is_announced_once_on_a_terminal_and_never_into_a_log(capsys):
+    import io
+
+    from backend.cli.up import _announce
+
+    terminal = io.StringIO()
+    _announce("http://127.0.0.1:5/app/#token=t", terminal=terminal)
+    assert terminal.getvalue().count("#token=t") == 1
+    _announce("http://127.0.0.1:5/app/#token=t")  # stderr is captured here: not a terminal, nothing said
+    assert "#token=t" not in capsys.readouterr().err
