@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     api_token: str = ""  # empty: a fresh random token per launch
     renderer_dir: Path | None = None  # the inbox UI served at /app (None: app/electron/renderer)
     log_level: str = "INFO"
+    start_timeout_s: float = Field(default=60.0, gt=0)  # `up`: every child healthy within this (slow machines: more)
     live_sync: bool = True  # the API process watches the source and mirrors changes as they happen
     sync_safety_interval_s: float = Field(default=2.0, gt=0)  # safety check when file events are missed
     sync_use_events: bool = True  # file-system events (off: the safety check alone)

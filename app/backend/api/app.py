@@ -11,12 +11,14 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__
 from backend.admin.router import router as admin_router
+from backend.analysis.coverage.router import router as analysis_coverage_router
 from backend.analysis.runs.router import router as analysis_runs_router
 from backend.analysis.streaming import router as analysis_streaming_router
 from backend.api.errors import install_error_handlers
 from backend.api.security import LOOPBACK_NAMES, MCP_PATH, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
 from backend.assistant.router import router as assistant_router
+from backend.attachments.router import router as attachments_router
 from backend.chats.router import router as chats_router
 from backend.commitments.router import router as commitments_router
 from backend.config import Settings, get_settings
@@ -88,10 +90,12 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(chats_router, prefix="/api")
     app.include_router(conversations_router, prefix="/api")
     app.include_router(messages_router, prefix="/api")
+    app.include_router(attachments_router, prefix="/api")
     app.include_router(contacts_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
     app.include_router(analysis_streaming_router, prefix="/api")
     app.include_router(analysis_runs_router, prefix="/api")
+    app.include_router(analysis_coverage_router, prefix="/api")
     app.include_router(admin_router, prefix="/api")
     app.include_router(insights_router, prefix="/api")
     app.include_router(commitments_router, prefix="/api")

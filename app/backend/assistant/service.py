@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
@@ -35,6 +35,9 @@ from backend.db.clock import now_ms
 from backend.db.session import run_write, session_scope
 from backend.errors import BackendError
 from backend.prompts import load_pack, load_prompt
+
+if TYPE_CHECKING:
+    from backend.retrieval.fill import FilledContext
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +342,7 @@ def _conversation_so_far(engine: Engine, thread_id: int, message_id: int) -> tup
     return question, history[-HISTORY_TURNS:], context
 
 
-def _fill(engine: Engine, *, question: str, context: ThreadContext):  # noqa: ANN202 - FilledContext
+def _fill(engine: Engine, *, question: str, context: ThreadContext) -> FilledContext:
     from backend.retrieval import fill_pack  # noqa: PLC0415
 
     return fill_pack(load_pack(PACK_ID), question=question, chat_ids=context.chat_ids,
