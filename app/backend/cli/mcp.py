@@ -26,5 +26,5 @@ def run_mcp(settings: Settings, *, privacy: str | None) -> None:
     root.addHandler(logging.StreamHandler(sys.stderr))
     engine = get_engine(settings.central_db_path)
     migrate.upgrade(engine)
-    mode: Privacy = chosen  # checked against PRIVACY_MODES above
+    mode: Privacy = chosen  # type: ignore[assignment,unused-ignore]  # checked against PRIVACY_MODES above
     anyio.run(run_stdio, build_server(engine, privacy=mode))

@@ -283,8 +283,8 @@ def stream_turn(
     turn = Turn()
     text: list[str] = []
     calls: dict[int, dict[str, str]] = {}
-    status = "error"
-    error_text: str | None = "stream closed by the caller"
+    error: str | None
+    status, error = "error", "stream closed by the caller"
     try:
         with slot:
             for chunk in _chain(prefetched, stream):
@@ -303,11 +303,11 @@ def stream_turn(
                         entry["arguments"] += _get_opt(function, "arguments") or ""
                 reason = _finish_reason(chunk)
                 turn.finish_reason = reason or turn.finish_reason
-            status, error_text = "ok", None
+            status, error = "ok", None
     except GeneratorExit:
         raise
     except Exception as exc:
-        error_text = f"{type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {exc}"
         raise LLMTransientError(f"The reply from {model} broke off: {exc}", model=model) from exc
     finally:
         turn.text = "".join(text)
@@ -315,7 +315,7 @@ def stream_turn(
                            for i, c in sorted(calls.items()) if c["name"]]
         turn.tokens_in, turn.tokens_out, cost = _stream_usage(model, messages, chunks, turn.text)
         call.log(status, latency_ms=int((time.monotonic() - started) * 1000), tokens_in=turn.tokens_in,
-                 tokens_out=turn.tokens_out, cost_usd=cost, error=error_text,
+                 tokens_out=turn.tokens_out, cost_usd=cost, error=error,
                  completion_id=getattr(chunks[0], "id", None) if chunks else None)
     yield turn
 

@@ -258,7 +258,7 @@ def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | Non
 def _refresh_due(client: redis.Redis, run_id: int, *, settled: int) -> bool:
     """Store a large run's progress in SQLite at most every REFRESH_EVERY_MS (counting its jobs costs a scan
     of the run), and always once its last job settled; a small run's after every job."""
-    total = int(client.get(counter_keys(run_id)["total"]) or 0)
+    total = int(client.get(counter_keys(run_id)["total"]) or 0)  # type: ignore[arg-type]  # sync client
     if total <= REFRESH_EVERY_JOB_UP_TO or settled >= total:
         return True
     return bool(client.set(f"chatstats:run:{run_id}:refreshed", 1, nx=True, px=REFRESH_EVERY_MS))

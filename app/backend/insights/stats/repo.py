@@ -5,7 +5,7 @@ messages). `since`/`until` bound `sent_at` (unix ms, half-open) and are left out
 time index serves ranges. Chat filters are lists of integer ids written into the SQL text.
 """
 
-# ruff: noqa: S608 - the SQL is built only from constant fragments and integer ids; values are bound
+
 
 from __future__ import annotations
 
