@@ -42,7 +42,9 @@ function skipReason() {
 /** The environment of the backend and the writer: ours without CHATSTATS_* settings, on a fresh data dir. */
 function backendEnv(dataDir) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CHATSTATS_')));
-  return { ...env, CHATSTATS_DATA_DIR: dataDir, CHATSTATS_LOG_LEVEL: 'INFO' };
+  // a cold start on a loaded machine may need longer than up's 60 s: CHATSTATS_START_TIMEOUT_S passes through
+  const start = process.env.CHATSTATS_START_TIMEOUT_S ? { CHATSTATS_START_TIMEOUT_S: process.env.CHATSTATS_START_TIMEOUT_S } : {};
+  return { ...env, ...start, CHATSTATS_DATA_DIR: dataDir, CHATSTATS_LOG_LEVEL: 'INFO' };
 }
 
 /** helpers/write_source.py, kept running: one JSON command in, one JSON answer out. */
