@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ SHARED_TESTDATA = REPO_ROOT.parent / "shared" / "testdata"
 
 @pytest.fixture(scope="session")
 def testdata_dir() -> Path:
-    """Real data captured from macOS (../shared/testdata); skip when this clone has none beside it."""
-    if not SHARED_TESTDATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_TESTDATA} (it sits beside the clone in CI)")
-    return SHARED_TESTDATA
+    """Real data captured from macOS (CHATSTATS_TESTDATA_DIR, else ../shared/testdata); skip when absent."""
+    folder = Path(os.environ.get("CHATSTATS_TESTDATA_DIR") or SHARED_TESTDATA)
+    if not folder.is_dir():
+        pytest.skip(f"shared test data not found at {folder} (set CHATSTATS_TESTDATA_DIR; it sits beside the "
+                    "clone in CI)")
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -55,7 +55,7 @@ def test_filters(corpus):
     with engine.connect() as conn:
         first_at, contact = conn.exec_driver_sql(
             "SELECT min(sent_at), (SELECT contact_id FROM chat_participants WHERE chat_id = ? LIMIT 1) "
-            "FROM messages WHERE guid IN (%s)" % ",".join("?" * len(topic["message_guids"])),
+            "FROM messages WHERE guid IN ({})".format(",".join("?" * len(topic["message_guids"]))),
             (topic["chat_id"], *topic["message_guids"])).one()
     later = service.hybrid_search(engine, q, since=first_at + 86_400_000, limit=50)
     assert all(m["sent_at"] >= first_at + 86_400_000 for r in later for m in r["messages"])

@@ -43,7 +43,11 @@ def _check_body(blob: bytes) -> DecodedBody:
     assert body.text is None or isinstance(body.text, str)
     if body.text is None:
         assert body.errors, "nothing decoded but no error reported"
-    assert decode_body_text(blob) == body.text
+    fast = decode_body_text(blob)
+    # equal, except where the full decoder refuses a blob whose attributes are hostile (over a limit or
+    # containing themselves): the fast path never reads the attributes and keeps the text
+    assert fast == body.text or (body.text is None and any(
+        "contains itself" in e or "more than" in e for e in body.errors))
     body.to_json()
     return body
 

@@ -20,3 +20,10 @@ class ReplyFailed(BackendError):
 
     status_code = 500
     code = "reply_failed"
+
+
+class StepLimitReached(BackendError):
+    """The model kept calling tools past the step limit of one answer."""
+
+    status_code = 422
+    code = "step_limit"

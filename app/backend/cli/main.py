@@ -10,11 +10,13 @@ import typer
 
 from backend.cli.debug import app as debug_app
 from backend.cli.errors import handle_errors
+from backend.cli.insights import app as insights_app
 from backend.config import get_settings
 from backend.logging_setup import configure_logging
 
 app = typer.Typer(help="ChatStats: a live, searchable mirror of your Messages.", no_args_is_help=True)
 app.add_typer(debug_app, name="debug")
+app.add_typer(insights_app, name="insights")
 
 
 @app.callback()
@@ -63,6 +65,16 @@ def serve() -> None:
     run_server(get_settings())
 
 
+@app.command()
+@handle_errors
+def mcp(privacy: str = typer.Option(None, "--privacy", help="full, redacted or aggregate (default: "
+                                    "CHATSTATS_TOOLS_PRIVACY, else full)")) -> None:
+    """Serve Eve's read-only tools to an MCP client (Claude Desktop and others) over stdio."""
+    from backend.cli.mcp import run_mcp
+
+    run_mcp(get_settings(), privacy=privacy)
+
+
 @app.command("import")
 @handle_errors
 def import_(
@@ -100,6 +112,8 @@ def demo_source(
     contacts: int = typer.Option(150, min=1), seed: int = typer.Option(7),
     live: float = typer.Option(0.0, "--live", min=0, metavar="RATE",
                                help="then keep writing to it like Messages, RATE actions a second, until stopped"),
+    schema: str = typer.Option("macos15", "--schema",
+                               help="which macOS writes it: osx10.10, macos12, macos14, macos15, macos26"),
 ) -> None:
     """Generate a synthetic Messages database and Contacts in Apple's schema; prints a JSON summary."""
     import signal
@@ -114,7 +128,8 @@ def demo_source(
         manifest = out_dir / MANIFEST_NAME
         data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {"chat_db": str(chat_db)}
     else:
-        data = generate_demo_source(out_dir, messages=messages, chats=chats, contacts=contacts, seed=seed).to_json()
+        data = generate_demo_source(out_dir, messages=messages, chats=chats, contacts=contacts, seed=seed,
+                                    schema=schema).to_json()
     print(json.dumps(data), flush=True)
     if live > 0:
         stop = threading.Event()

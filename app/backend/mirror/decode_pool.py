@@ -26,6 +26,7 @@ from backend.conversations.split import conversation_spans
 from backend.mirror.chats import UNKNOWN_CHAT_KEY
 from backend.mirror.messages import BodyTexts, body_extras, summary_edits
 from backend.source.chatdb import sql as source_sql
+from backend.source.chatdb.capabilities import SchemaCapabilities
 from backend.source.chatdb.reader import change_signature
 from backend.source.dates import APPLE_EPOCH_UNIX_MS
 
@@ -118,13 +119,13 @@ def _attached(path: str) -> sqlite3.Connection:
     return conn
 
 
-def decode_texts(path: str, columns: dict[str, set[str]], low: int, high: int) -> tuple[str, list[int], list[int]]:
+def decode_texts(path: str, columns: SchemaCapabilities, low: int, high: int) -> tuple[str, list[int], list[int]]:
     """BodyTexts over the messages (tapbacks aside) with low < ROWID <= high, read in one snapshot."""
     conn = _attached(path)
     try:
+        not_tapback = source_sql.tapback_filter(columns, tapbacks=False)
         select = source_sql.message_select(
-            columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {source_sql.tapback_filter(tapbacks=False)}",
-            with_chat=False)
+            columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {not_tapback}", with_chat=False)
         body = BodyTexts()
         texts = {rowid: body(rowid, text, blob, summary) for rowid, text, blob, summary in conn.execute(
             f"SELECT source_rowid, text, body, summary_info FROM ({select})", {"low": low, "high": high})}
@@ -133,12 +134,12 @@ def decode_texts(path: str, columns: dict[str, set[str]], low: int, high: int) -
         conn.close()
 
 
-def plan_spans(path: str, columns: dict[str, set[str]], chat_keys: dict[int, str], gap_ms: int) -> list[Span]:
+def plan_spans(path: str, columns: SchemaCapabilities, chat_keys: dict[int, str], gap_ms: int) -> list[Span]:
     """Each chat's conversations over the messages (tapbacks aside) of one snapshot: the split function
     over the times of the chat (by key: several chat.db chats can be one chat) each message is in."""
     conn = _attached(path)
     try:
-        select = source_sql.message_select(columns, where=source_sql.tapback_filter(tapbacks=False))
+        select = source_sql.message_select(columns, where=source_sql.tapback_filter(columns, tapbacks=False))
         times_of: dict[str, list[int]] = defaultdict(list)
         for chat_rowid, sent_at in conn.execute(
             f"SELECT s.chat_rowid, coalesce({source_sql.apple_ms_sql('s.date')}, {APPLE_EPOCH_UNIX_MS}) "
@@ -167,7 +168,7 @@ class PendingPreRead:
     source itself.
     """
 
-    def __init__(self, path: Path, columns: dict[str, set[str]], *, max_rowid: int, chat_keys: dict[int, str],
+    def __init__(self, path: Path, columns: SchemaCapabilities, *, max_rowid: int, chat_keys: dict[int, str],
                  gap_ms: int, plan: bool = True) -> None:
         self._path = Path(path)
         self._signature = change_signature(self._path)  # before any snapshot of this import
@@ -178,7 +179,8 @@ class PendingPreRead:
         lows = list(range(0, max_rowid, step)) or [0]
         highs = lows[1:] + [2**63 - 1]  # the last chunk is open: rows added since max_rowid was read
         self._texts: list[Future] = [
-            self._pool.submit(decode_texts, str(self._path), columns, low, high) for low, high in zip(lows, highs)
+            self._pool.submit(decode_texts, str(self._path), columns, low, high)
+            for low, high in zip(lows, highs, strict=False)
         ]
 
     def result(self) -> PreRead | None:

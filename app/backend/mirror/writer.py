@@ -13,10 +13,12 @@ that changed are re-split (conversation_placement.py). All use the same SQL, the
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from backend.db.session import sqlite_of
 from backend.mirror import people_repo, repo
 from backend.mirror.attachments import LocatedAttachments, link_attachments, locate_attachments
 from backend.mirror.chats import Chats, unknown_chat
@@ -31,6 +33,7 @@ from backend.mirror.messages import (
 )
 from backend.mirror.people import People
 from backend.source.chatdb import sql as source_sql
+from backend.source.chatdb.capabilities import SchemaCapabilities
 from backend.source.dates import APPLE_EPOCH_UNIX_MS
 
 KIND_SQL = "(CASE coalesce(s.item_type, 0) " + " ".join(
@@ -84,11 +87,11 @@ class SourceIdentities:
 
 
 class MirrorWriter:
-    def __init__(self, conn: Connection, *, source_columns: dict[str, set[str]], gap_ms: int, bulk: bool,
+    def __init__(self, conn: Connection, *, source_columns: SchemaCapabilities, gap_ms: int, bulk: bool,
                  pre_read: PendingPreRead | None = None) -> None:
         """`pre_read`: the source being read in workers (bulk), taken by the copy when it can be."""
         self.conn = conn
-        self.raw = conn.connection.driver_connection
+        self.raw = sqlite_of(conn)
         self.columns = source_columns
         self.gap_ms = gap_ms
         self.bulk = bulk
@@ -195,13 +198,17 @@ class MirrorWriter:
 
     # -- messages ----------------------------------------------------------------------------------
 
+    def _unknown_chat(self) -> int:
+        assert self.unknown_chat_id is not None, "write_chats() first"
+        return self.unknown_chat_id
+
     def load_messages(self, *, where: str = "1", params: dict | None = None) -> LoadedMessages:
         """Copy the source messages matching `where` (SQL over `m.`, the chat.db message row)."""
         assert self.unknown_chat_id is not None, "write_chats() first"
         params = dict(params or {})
         conn, stats = self.conn, self.stats
         whole_source = where == "1"
-        where = f"({where}) AND {source_sql.tapback_filter(tapbacks=False)}"
+        where = f"({where}) AND {source_sql.tapback_filter(self.columns, tapbacks=False)}"
         body = BodyTexts()
         self.raw.create_function(BODY_FUNCTION, 4, body, deterministic=False)
         pre = None
@@ -216,7 +223,7 @@ class MirrorWriter:
             pre = pending.result() if pending is not None else None
             if pre is not None and pre.spans is not None:
                 self._bulk_count = self._placement.place_spans(
-                    [(self._chat_ids_by_key[key], *span) for key, *span in pre.spans])
+                    [(self._chat_ids_by_key[key], started, last, count) for key, started, last, count in pre.spans])
             elif not planned_here:  # the workers' reading was not usable
                 self._bulk_count = self._placement.plan_from_source(select, unknown_chat_id=self.unknown_chat_id)
             if pre is not None:
@@ -260,10 +267,10 @@ class MirrorWriter:
         """Already-mirrored source rows in (low, high] that Messages changed since (see repo.changed_rowids)."""
         if high <= low:
             return []
-        select = source_sql.message_select(
-            self.columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {source_sql.tapback_filter(tapbacks=False)}")
+        not_tapback = source_sql.tapback_filter(self.columns, tapbacks=False)
+        select = source_sql.message_select(self.columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {not_tapback}")
         return repo.changed_rowids(self.conn, source_select=select, date_sql=source_sql.apple_ms_sql,
-                                   unknown_chat_id=self.unknown_chat_id, params={"low": low, "high": high})
+                                   unknown_chat_id=self._unknown_chat(), params={"low": low, "high": high})
 
     def _existing(self, select: str, params: dict) -> dict[int, tuple[str | None, int, int]]:
         """id -> (text, chat_id, sent_at) of mirrored messages the load will touch (to fix FTS and splits)."""
@@ -324,7 +331,8 @@ class MirrorWriter:
         if not decoded:
             return
         ids = repo.message_states(self.conn, [guid for guid, _edits, _unsent in decoded])
-        edits, unsent = [], []
+        edits: list[tuple] = []
+        unsent: list[int] = []
         for guid, rows, is_unsent in decoded:
             if guid not in ids:
                 continue
@@ -338,7 +346,7 @@ class MirrorWriter:
 
     def _count_problems(self, loaded: LoadedMessages) -> None:
         ids = None if self.bulk else [m[0] for m in loaded.new + loaded.updated]
-        counts = repo.count_problem_messages(self.conn, unknown_chat_id=self.unknown_chat_id,
+        counts = repo.count_problem_messages(self.conn, unknown_chat_id=self._unknown_chat(),
                                              undated_at=APPLE_EPOCH_UNIX_MS, message_ids=ids)
         for name, value in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + value)
@@ -368,7 +376,7 @@ class MirrorWriter:
     def read_reactions(self, *, where: str = "1", params: dict | None = None) -> list[ReactionEvent]:
         """The latest state per reaction key among the source tapbacks matching `where` (the mirror is not
         read: a bulk import reads them while the copy waits for its workers)."""
-        tapbacks = source_sql.tapback_filter(tapbacks=True)
+        tapbacks = source_sql.tapback_filter(self.columns, tapbacks=True)
         if where == "1" and "associated_message_guid" in self.columns["message"]:
             # the whole table: walk Messages' index of associated guids (a tapback without one is no
             # reaction) instead of reading every message row
@@ -409,10 +417,10 @@ class MirrorWriter:
             self.stats.reactions += len(latest)
             self.stats.changed_chat_ids.update(ids[e.target_guid][2] for e in latest if e.target_guid in ids)
 
-    def load_attachments(self, rows, *, messages_root: str | None = None) -> None:
+    def load_attachments(self, rows: Iterable[tuple], *, messages_root: str | None = None) -> None:
         self.write_attachments(self.read_attachments(rows, messages_root=messages_root))
 
-    def read_attachments(self, rows, *, messages_root: str | None = None) -> LocatedAttachments:
+    def read_attachments(self, rows: Iterable[tuple], *, messages_root: str | None = None) -> LocatedAttachments:
         """Source attachment rows with their files looked up (the mirror is not read: a bulk import does
         this while the copy waits for its workers)."""
         return locate_attachments(rows, messages_root=messages_root)
@@ -454,10 +462,10 @@ class MirrorWriter:
             repo.refresh_chat_stats(self.conn, self.stats.changed_chat_ids)
 
 
-def _chunks(values: list[int], size: int):
+def _chunks(values: list[int], size: int) -> Iterator[tuple[int, ...]]:
     for start in range(0, len(values), size):
         yield tuple(values[start:start + size])
 
 
-def _json_list(values) -> str:
+def _json_list(values: Iterable[int]) -> str:
     return "[" + ",".join(str(int(v)) for v in values) + "]"

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from backend.contacts.repo import label_sql
 from backend.db.clock import now_ms
-from backend.db.session import execute, fetch_all, fetch_one
+from backend.db.session import execute, fetch_all, fetch_one, fetch_value
 
 # What counts as searchable: live messages with text.
 _LIVE = "m.deleted_at IS NULL AND m.is_unsent = 0 AND m.kind = 'message' AND m.text IS NOT NULL AND m.text != ''"
@@ -213,7 +213,8 @@ def list_chunk_embedding_ids(conn: Connection, *, model: str, filters: dict[str,
         WHERE e.kind = 'chunk' AND e.model = :model
           AND (:chat_id IS NULL OR v.chat_id = :chat_id)
           AND (:chat_ids IS NULL OR v.chat_id IN (SELECT value FROM json_each(:chat_ids)))
-          AND (:contact_id IS NULL OR v.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id))
+          AND (:contact_id IS NULL
+               OR v.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id))
           AND (:since IS NULL OR v.last_message_at >= :since)
           AND (:until IS NULL OR v.started_at < :until)
     """, {"model": model, **{key: filters.get(key) for key in ("chat_id", "chat_ids", "contact_id", "since",
@@ -277,7 +278,7 @@ def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, d
         clauses.append("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match)")
         params["match"] = filters["match"]
     for i, mark in enumerate(filters.get("marks") or []):
-        clauses.append(f"m.id IN (SELECT message_id FROM message_marks WHERE mark = :mark{i})")  # noqa: S608 - only constant clauses are joined; values are bound
+        clauses.append(f"m.id IN (SELECT message_id FROM message_marks WHERE mark = :mark{i})")
         params[f"mark{i}"] = mark
     for key, clause in (
         ("chat_ids", "m.chat_id IN (SELECT value FROM json_each(:chat_ids))"),
@@ -305,8 +306,7 @@ def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, d
 def count_matching_messages(conn: Connection, *, filters: dict[str, Any]) -> int:
     """How many messages match: the exact `total` of a search."""
     where, params = _message_where(filters)
-    return int(fetch_one(conn, f"SELECT count(*) AS n FROM messages m WHERE {where}",  # noqa: S608 - only constant clauses are joined; values are bound
-                         params)["n"])
+    return int(fetch_value(conn, f"SELECT count(*) FROM messages m WHERE {where}", params) or 0)
 
 
 def _excluding(exclude: list[int] | None) -> tuple[str, dict[str, Any]]:
@@ -324,7 +324,7 @@ def list_matching_by_time(conn: Connection, *, filters: dict[str, Any], newest_f
     return [row["id"] for row in fetch_all(conn, f"""
         SELECT m.id FROM messages m WHERE {where}{skip}
         ORDER BY m.sent_at {direction}, m.id {direction} LIMIT :limit OFFSET :offset
-    """, {**params, **skipped, "limit": limit, "offset": offset})]  # noqa: S608 - constant clauses; values bound
+    """, {**params, **skipped, "limit": limit, "offset": offset})]
 
 
 def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: int, offset: int,
@@ -336,7 +336,7 @@ def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: i
         SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
         WHERE messages_fts MATCH :match AND {where}{skip}
         ORDER BY bm25(messages_fts), m.id LIMIT :limit OFFSET :offset
-    """, {**params, **skipped, "match": filters["match"], "limit": limit, "offset": offset})]  # noqa: S608 - constant clauses; values bound
+    """, {**params, **skipped, "match": filters["match"], "limit": limit, "offset": offset})]
 
 
 def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) -> set[int]:
@@ -346,7 +346,7 @@ def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) 
     where, params = _message_where(filters)
     return {row["id"] for row in fetch_all(conn, f"""
         SELECT m.id FROM messages m WHERE m.id IN (SELECT value FROM json_each(:ids)) AND {where}
-    """, {**params, "ids": json.dumps(ids)})}  # noqa: S608 - constant clauses; values bound
+    """, {**params, "ids": json.dumps(ids)})}
 
 
 def get_result_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -364,7 +364,7 @@ def get_result_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[s
         JOIN chats c ON c.id = m.chat_id
         LEFT JOIN contacts s ON s.id = m.sender_contact_id
         LEFT JOIN contacts sw ON sw.id = s.merged_into_id
-    """, {"ids": json.dumps(ids)})  # noqa: S608 - constant clauses; values bound
+    """, {"ids": json.dumps(ids)})
     return {row["id"]: row for row in rows}
 
 

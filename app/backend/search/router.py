@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from backend.search import message_search, service
-from backend.search.schemas import MessageSearchResults, SearchResults
+from backend.search.schemas import MessageSearchResults, SearchHit, SearchResults
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -51,4 +51,4 @@ def search_conversations(
     """Conversations matching `q` (full-text and vector rankings fused), with their matched messages."""
     results = service.hybrid_search(request.app.state.engine, q, chat_id=chat_id, contact_id=contact_id,
                                     since=since, until=until, limit=limit, mode=mode)
-    return SearchResults(q=q, mode=mode, results=results)
+    return SearchResults(q=q, mode=mode, results=[SearchHit.model_validate(hit) for hit in results])

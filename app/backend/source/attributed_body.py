@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backend.source.keyed_archive import KeyedArchiveError, decode_keyed_string, is_keyed_archive
 from backend.source.typedstream import (
     ATTRIBUTED_STRING_CLASS,
     MUTABLE_ATTRIBUTED_STRING_CLASS,
@@ -25,6 +26,7 @@ from backend.source.typedstream import (
     TypedStreamWriter,
     foundation_value,
 )
+from backend.source.typedstream.reader import MAX_STREAM_BYTES, MAX_VISITS
 
 PART_KEY = "__kIMMessagePartAttributeName"
 TRANSFER_GUID_KEY = "__kIMFileTransferGUIDAttributeName"
@@ -139,7 +141,7 @@ def decode_attributed_body(blob: bytes | None) -> DecodedBody:
         return _failed([])
     try:
         return _decode(bytes(blob))
-    except Exception as exc:  # a safety net: the contract is to never raise on any input
+    except Exception as exc:  # noqa: BLE001 - a safety net: the contract is to never raise on any input
         return _failed([f"attributedBody could not be decoded: {exc!r}"])
 
 
@@ -147,6 +149,10 @@ def _decode(data: bytes) -> DecodedBody:
     errors: list[str] = []
     if not data:
         return _failed(["attributedBody is empty"])
+    if len(data) > MAX_STREAM_BYTES:
+        return _failed([f"attributedBody of {len(data)} bytes is over the {MAX_STREAM_BYTES}-byte limit"])
+    if is_keyed_archive(data):
+        return _decode_keyed(data)
     reader = TypedStreamReader(data)
     try:
         reader.read_all()
@@ -173,10 +179,46 @@ def _decode(data: bytes) -> DecodedBody:
     if text is None:
         return _failed(errors)
     try:
-        return _interpret(text, _read_runs(root, errors), errors)
-    except Exception as exc:  # keep the text whatever the attributes hold
+        runs = _read_runs(root, errors)
+    except TypedStreamError as exc:  # over a limit, or a value that contains itself: hostile, not damaged
+        errors.append(f"typedstream: {exc}")
+        return _failed(errors)
+    except Exception as exc:  # noqa: BLE001 - keep the text whatever else the attributes hold
         errors.append(f"attribute runs could not be decoded: {exc!r}")
         return _failed(errors, text)
+    try:
+        return _interpret(text, runs, errors)
+    except Exception as exc:  # noqa: BLE001 - keep the text whatever the attributes hold
+        errors.append(f"attribute runs could not be decoded: {exc!r}")
+        return _failed(errors, text)
+
+
+def _decode_keyed(data: bytes) -> DecodedBody:
+    """An attributedBody stored as an NSKeyedArchiver plist (keyed_archive.py) instead of a typedstream."""
+    errors: list[str] = []
+    try:
+        keyed = decode_keyed_string(data)
+    except KeyedArchiveError as exc:
+        return _failed([f"keyed archive: {exc}"])
+    try:
+        runs = [(length, _info_from_plain(attributes)) for length, attributes in keyed.runs]
+        return _interpret(keyed.text, runs, errors)
+    except Exception as exc:  # noqa: BLE001 - keep the text whatever the attributes hold
+        errors.append(f"attribute runs could not be decoded: {exc!r}")
+        return _failed(errors, keyed.text)
+
+
+def _info_from_plain(attributes: dict) -> _RunInfo:
+    def text(key: str) -> str | None:
+        value = attributes.get(key)
+        return value if type(value) is str and value else None
+
+    part = attributes.get(PART_KEY)
+    code = attributes.get(ONE_TIME_CODE_KEY)
+    code_text = (_str_or_none(code.get("code")) or _str_or_none(code.get("displayCode"))) if type(
+        code) is dict else None
+    return (part if type(part) is int else None, text(TRANSFER_GUID_KEY), text(FILENAME_KEY), text(MENTION_KEY),
+            text(LINK_KEY), code_text, text(AUDIO_TRANSCRIPTION_KEY))
 
 
 def _string_text(obj: Object, errors: list[str]) -> str | None:
@@ -211,6 +253,7 @@ def _read_runs(root: Object, errors: list[str]) -> list[tuple[int, _RunInfo]]:
     """(UTF-16 length, what its attributes say) per run, in order."""
     runs: list[tuple[int, _RunInfo]] = []
     infos: list[_RunInfo] = []
+    budget = [MAX_VISITS]  # one limit for the whole blob: dictionaries may share (or be) their values
     groups = root.groups
     count = len(groups)
     i = 1
@@ -225,7 +268,7 @@ def _read_runs(root: Object, errors: list[str]) -> list[tuple[int, _RunInfo]]:
         if number == len(infos) + 1 and i < count and groups[i].types == "@":
             value = groups[i].values[0] if groups[i].values else None
             i += 1
-            info = _run_info(value)
+            info = _run_info(value, budget)
             if info is None:
                 errors.append(f"attribute run {len(runs)} has no dictionary")
                 info = _NO_INFO
@@ -237,17 +280,17 @@ def _read_runs(root: Object, errors: list[str]) -> list[tuple[int, _RunInfo]]:
     return runs
 
 
-def _run_info(value: Any) -> _RunInfo | None:
+def _run_info(value: Any, budget: list[int]) -> _RunInfo | None:
     """What one attribute dictionary says; only the attributes we use are converted."""
     if type(value) is not Object or not value.is_kind_of("NSDictionary"):
         return None
     part = guid = filename = mention = link = code = transcription = None
     items = value.values()
     for k in range(1, len(items) - 1, 2):
-        key = _key_string(items[k])
+        key = _key_string(items[k], budget)
         if key not in _WANTED:
             continue
-        item = foundation_value(items[k + 1])
+        item = foundation_value(items[k + 1], budget=budget)
         if key == PART_KEY:
             part = item if type(item) is int else None
         elif type(item) is not str:
@@ -266,13 +309,13 @@ def _run_info(value: Any) -> _RunInfo | None:
     return (part, guid, filename, mention, link, code, transcription)
 
 
-def _key_string(key: Any) -> str | None:
+def _key_string(key: Any, budget: list[int]) -> str | None:
     """An attribute name: nearly always a plain NSString, read here without the general path."""
     if type(key) is Object and key.cls is not None and key.cls.name in _STRING_CLASSES:
         groups = key.groups
         if groups and groups[0].types == "+" and groups[0].values:
             return bytes(groups[0].values[0]).decode("utf-8", "replace")
-    value = foundation_value(key)
+    value = foundation_value(key, budget=budget)
     return value if type(value) is str else None
 
 
@@ -387,7 +430,7 @@ def encode_body(
     attachments = list(attachments or [])
     if len(attachments) > len(positions):
         raise ValueError(f"{len(attachments)} attachments but only {len(positions)} U+FFFC in text")
-    for position, ref in zip(positions, attachments):
+    for position, ref in zip(positions, attachments, strict=False):
         spans.append((position, position + 1, TRANSFER_GUID_KEY, ref.guid))
         if ref.filename is not None:
             spans.append((position, position + 1, FILENAME_KEY, ref.filename))
@@ -422,7 +465,7 @@ def _default_parts(
     if not attachments:
         return [(0, units, 0)] if units else []
     parts, cursor, number = [], 0, 0
-    for position, ref in zip(positions, attachments):
+    for position, ref in zip(positions, attachments, strict=False):
         if position > cursor:
             parts.append((cursor, position - cursor, number))
             number += 1
@@ -441,7 +484,7 @@ _KEY_ORDER = {TRANSFER_GUID_KEY: 0, LINK_KEY: 1, PART_KEY: 2, FILENAME_KEY: 3, M
 def _write(text: str, units: int, spans: list[tuple[int, int, str, Any]], mutable: bool) -> bytes:
     bounds = sorted({0, units, *(s for s, _, _, _ in spans), *(e for _, e, _, _ in spans)})
     runs: list[tuple[int, tuple[tuple[str, Any], ...]]] = []
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in zip(bounds, bounds[1:], strict=False):
         attributes = {key: value for s, e, key, value in spans if s <= start and end <= e}
         items = tuple(sorted(attributes.items(), key=lambda item: _KEY_ORDER.get(item[0], 9)))
         if runs and runs[-1][1] == items:
@@ -460,7 +503,7 @@ def _write(text: str, units: int, spans: list[tuple[int, int, str, Any]], mutabl
         if is_new:
             number = numbers[items] = len(numbers) + 1
         writer.begin_group("iI")
-        writer.write_int(number)
+        writer.write_int(numbers[items])
         writer.write_int(length)
         if is_new:
             writer.begin_group("@")

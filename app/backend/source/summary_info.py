@@ -7,6 +7,10 @@ Keys seen in real data:
 - "otr": original text ranges, {part (str): {"lo": start, "le": length}}: every part the message had;
 - "amc", "ust": flags we keep but do not interpret.
 A message is fully unsent when every part it had is retracted.
+
+Bounded for any input (see DECODERS.md): at most MAX_SUMMARY_BYTES of plist, part numbers up to
+MAX_PART (a larger one is an error and is ignored: no work is ever proportional to a part number),
+MAX_VERSIONS edits per part, each version's typedstream under the attributedBody limits.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.source.attributed_body import decode_attributed_body, encode_body
+
+MAX_SUMMARY_BYTES = 256 << 10
+MAX_PART = 1_000  # Messages splits a message into a handful of parts; 1,000 is far past any real one
+MAX_VERSIONS = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +68,7 @@ def decode_summary_info(blob: bytes | None, *, part_count: int | None = None) ->
         return _EMPTY
     try:
         return _decode(bytes(blob), part_count)
-    except Exception as exc:  # a safety net: the contract is to never raise on any input
+    except Exception as exc:  # noqa: BLE001 - a safety net: the contract is to never raise on any input
         return SummaryInfo({}, (), False, (f"message_summary_info could not be decoded: {exc!r}",))
 
 
@@ -68,9 +76,12 @@ def _decode(data: bytes, part_count: int | None) -> SummaryInfo:
     errors: list[str] = []
     if not data:
         return SummaryInfo({}, (), False, ("message_summary_info is empty",))
+    if len(data) > MAX_SUMMARY_BYTES:
+        return SummaryInfo({}, (), False, (f"message_summary_info of {len(data)} bytes is over the "
+                                           f"{MAX_SUMMARY_BYTES}-byte limit",))
     try:
         root = plistlib.loads(data)
-    except Exception as exc:  # plistlib raises many types on malformed input
+    except Exception as exc:  # noqa: BLE001 - plistlib raises many types on malformed input
         return SummaryInfo({}, (), False, (f"not a property list: {exc}",))
     if not isinstance(root, dict):
         return SummaryInfo({}, (), False, (f"property list root is {type(root).__name__}, not a dict",))
@@ -87,6 +98,9 @@ def _decode(data: bytes, part_count: int | None) -> SummaryInfo:
         if not isinstance(versions, list):
             errors.append(f"'ec' part {part} is not a list")
             continue
+        if len(versions) > MAX_VERSIONS:
+            errors.append(f"'ec' part {part} has {len(versions)} versions; the first {MAX_VERSIONS} are read")
+            versions = versions[:MAX_VERSIONS]
         edited[part] = tuple(_version(v, part, errors) for v in versions)
     edited = dict(sorted(edited.items()))
 
@@ -98,28 +112,41 @@ def _decode(data: bytes, part_count: int | None) -> SummaryInfo:
         sorted({p for p in (_part_number(x, "rp", errors) for x in retracted_raw) if p is not None})
     )
 
+    # Every part the message had: 0..part_count-1, else the plist's own list ("otr"), else (no list)
+    # 0..highest unsent. Compared without building ranges: a part number bounds nothing else.
+    retracted_set = set(retracted)
     if part_count is not None:
-        all_parts = set(range(part_count))
+        fully_unsent = bool(retracted) and _covers(retracted_set, max(0, part_count))
     else:
         ranges = root.get("otr", {})
-        all_parts = set()
+        all_parts: set[int] = set()
         if isinstance(ranges, dict):
             all_parts = {p for p in (_part_number(k, "otr", errors) for k in ranges) if p is not None}
         else:
             errors.append("'otr' is not a dict")
-    if not all_parts and retracted:  # no list of parts: they ran at least to the highest unsent
-        all_parts = set(range(retracted[-1] + 1))
-    fully_unsent = bool(retracted) and all_parts <= set(retracted)
+        if all_parts:
+            fully_unsent = bool(retracted) and all_parts <= retracted_set
+        else:  # no list of parts: they ran at least to the highest unsent
+            fully_unsent = bool(retracted) and _covers(retracted_set, retracted[-1] + 1)
     return SummaryInfo(edited, retracted, fully_unsent, tuple(errors))
+
+
+def _covers(parts: set[int], count: int) -> bool:
+    """Whether `parts` holds every number in 0..count-1 (False at once when it is too small to)."""
+    return len(parts) >= count and all(p in parts for p in range(count))
 
 
 def _part_number(value: Any, where: str, errors: list[str]) -> int | None:
     """A part index: an int in lists, a decimal string as a dict key."""
-    if type(value) is int and value >= 0:
-        return value
     if type(value) is str and value.isdecimal() and len(value) < 10:
-        return int(value)
-    return _bad(value, where, errors)
+        value = int(value)
+    if type(value) is int and 0 <= value <= MAX_PART:
+        return value
+    if type(value) is int and value > MAX_PART:
+        errors.append(f"{where!r} names part {str(value)[:40]}, over the limit of {MAX_PART}")
+        return None
+    _bad(value, where, errors)
+    return None
 
 
 def _bad(value: Any, where: str, errors: list[str]) -> None:

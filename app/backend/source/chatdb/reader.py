@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from backend.source.chatdb.capabilities import SchemaCapabilities, probe
 from backend.source.errors import (
     FULL_DISK_ACCESS_HINT,
     SourceDatabaseCorrupt,
@@ -119,16 +120,17 @@ def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
 
 
 class ChatDbReader:
-    """Queries over one open chat.db. Column presence is probed once, at construction."""
+    """Queries over one open chat.db. Its capabilities (columns, tables, date unit) are probed once, at
+    construction; `columns` is the same object, a mapping table -> column names."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.columns = {
-            table: {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            for table in ("message", "handle", "chat", "attachment", "chat_message_join",
-                          "chat_handle_join", "message_attachment_join", "deleted_messages")
-        }
+        try:
+            self.capabilities: SchemaCapabilities = probe(conn)
+        except sqlite3.DatabaseError as exc:
+            raise _translate(path, exc) from exc
+        self.columns = self.capabilities
         for table, needed in REQUIRED.items():
             if not needed <= self.columns[table]:
                 raise SourceDatabaseCorrupt(
@@ -187,7 +189,10 @@ class ChatDbReader:
         return list(self._query(f"SELECT {self._select('handle', 'h', HANDLE_COLUMNS)} FROM handle h ORDER BY h.ROWID"))
 
     def chats(self) -> list[tuple]:
-        return list(self._query(f"SELECT {self._select('chat', 'c', CHAT_COLUMNS)} FROM chat c ORDER BY c.ROWID"))
+        select = self._select("chat", "c", CHAT_COLUMNS).replace(
+            "c.service_name" if self.capabilities.has("chat", "service_name") else "NULL AS service_name",
+            f"{self.capabilities.chat_service_sql('c')} AS service_name")
+        return list(self._query(f"SELECT {select} FROM chat c ORDER BY c.ROWID"))
 
     def chat_handles(self) -> list[tuple[int, int]]:
         if not self.columns["chat_handle_join"]:
@@ -221,7 +226,8 @@ class ChatDbReader:
         join = "LEFT JOIN message_attachment_join j ON j.attachment_id = a.ROWID" if self.columns[
             "message_attachment_join"] else ""
         message_col = "j.message_id" if join else "NULL"
-        where, params = "", ()
+        where = ""
+        params: tuple[int, ...] = ()
         if message_rowids is not None:
             if not join:
                 return iter(())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from backend.source.chatdb.capabilities import SchemaCapabilities
 from backend.source.dates import APPLE_EPOCH_UNIX_MS, SECONDS_LIMIT
 from backend.source.tapbacks import ADD_RANGE, REMOVE_RANGE
 
@@ -67,7 +68,7 @@ def fill_message_chats(conn: sqlite3.Connection) -> None:
 
 
 def message_select(
-    columns: dict[str, set[str]], *, where: str = "1", with_chat: bool = True, chat_map: bool = False,
+    columns: SchemaCapabilities, *, where: str = "1", with_chat: bool = True, chat_map: bool = False,
 ) -> str:
     """SELECT of normalized message columns (+ chat_rowid) from the attached source, by ROWID.
 
@@ -89,6 +90,9 @@ def message_select(
     return f"SELECT {', '.join(select)} FROM {SCHEMA}.message m WHERE {where}"
 
 
-def tapback_filter(*, tapbacks: bool) -> str:
+def tapback_filter(columns: SchemaCapabilities, *, tapbacks: bool) -> str:
+    """Rows that are (or are not) tapbacks; a file without associated_message_type has none."""
+    if not columns.tapbacks:
+        return "0" if tapbacks else "1"
     condition = is_tapback_sql("m.associated_message_type")
     return condition if tapbacks else f"NOT {condition}"

@@ -18,12 +18,14 @@ import random
 import sqlite3
 import time
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from backend.errors import InvalidRequest
 from backend.source.addressbook.writer import write_addressbook
+from backend.source.chatdb.capabilities import probe
 from backend.source.demo.attachments import ATTACHMENT_COLUMNS
 from backend.source.demo.content import PLANTED_TOPICS, TOPICS
 from backend.source.demo.messages import Renderer
@@ -32,6 +34,7 @@ from backend.source.demo.plan import ChatPlan, SourcePlan, new_guid, plan_source
 from backend.source.demo.rows import MESSAGE_COLUMNS
 from backend.source.demo.schema import load_schema, register_apple_functions
 from backend.source.demo.timeline import DAY, MALFORMED, SPAN_DAYS, allocate, build_timeline, event_count, to_ns
+from backend.source.demo.variants import DEFAULT_VARIANT, apply_variant, get_variant
 
 APPLE_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 NS = 1_000_000_000
@@ -65,6 +68,7 @@ class DemoSourceSummary:
     attachments_dir: str = ""
     real_attachment_files: int = 0
     topics: tuple[dict, ...] = field(default=())  # planted conversations: key, title, keywords, guids
+    schema: str = DEFAULT_VARIANT  # which macOS wrote it (variants.py)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -94,12 +98,14 @@ def generate_demo_source(
     contacts: int = 150,
     seed: int = 7,
     now: datetime | None = None,
+    schema: str = DEFAULT_VARIANT,
 ) -> DemoSourceSummary:
     """Write a synthetic chat.db, Attachments/ and AddressBook/ under `out_dir` (see module doc).
 
     Refuses to write over an existing chat.db or address book.
     """
     started = time.perf_counter()
+    get_variant(schema)  # an unknown name is refused before anything is written
     if messages < 0 or chats < 1 or contacts < 0:
         raise InvalidRequest("demo-source needs messages >= 0, chats >= 1 and contacts >= 0",
                              messages=messages, chats=chats, contacts=contacts)
@@ -133,6 +139,7 @@ def generate_demo_source(
         attachments_dir=out_dir / "Attachments", real_file_budget=max(2, min(20, messages // 2_000)),
     )
     _write_chat_db(chat_db, rng, source, chat_rowids, spans, renderer, entries)
+    apply_variant(chat_db, schema)
     cards = contact_cards(rng, people, ["main", new_guid(rng), new_guid(rng)])
     write_addressbook(addressbook_dir, cards)
 
@@ -143,11 +150,27 @@ def generate_demo_source(
         attachments=stats.attachments, reactions=stats.reactions, edited=stats.edited, unsent=stats.unsent,
         malformed=stats.malformed, seed=seed, seconds=round(time.perf_counter() - started, 3),
         attachments_dir=str(out_dir / "Attachments"), real_attachment_files=len(renderer.files.real_paths),
-        topics=tuple(_topic_json(t) for t in stats.topics.values()),
+        topics=tuple(_topic_json(t) for t in stats.topics.values()), schema=schema,
     )
+    if schema != DEFAULT_VARIANT:  # the variant dropped what its macOS could not hold
+        summary = replace(summary, **_counts(chat_db))  # type: ignore[arg-type]  # the counting fields only
     (out_dir / MANIFEST_NAME).write_text(json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     return summary
+
+
+def _counts(chat_db: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(chat_db)) as conn:
+        capabilities = probe(conn)
+        count = conn.execute("SELECT count(*) FROM message").fetchone()[0]
+        reactions = conn.execute("SELECT count(*) FROM message WHERE associated_message_type BETWEEN 2000 AND 3999"
+                                 ).fetchone()[0] if capabilities.tapbacks else 0
+        edited = unsent = 0
+        if capabilities.has("message", "date_edited"):
+            edited, unsent = conn.execute(
+                "SELECT coalesce(sum(coalesce(date_edited, 0) != 0 AND coalesce(date_retracted, 0) = 0), 0), "
+                "coalesce(sum(coalesce(date_retracted, 0) != 0), 0) FROM message").fetchone()
+    return {"messages": count, "reactions": reactions, "edited": edited, "unsent": unsent}
 
 
 def _fit_budget(plans: list[ChatPlan], messages: int, malformed: int) -> int:
@@ -174,7 +197,7 @@ def _fit_budget(plans: list[ChatPlan], messages: int, malformed: int) -> int:
 
 def _malformed_entries(
     rng: random.Random, source: SourcePlan, spans: dict[int, tuple[float, float]], now_s: float, kinds: list[str],
-) -> list[tuple[int, int, int, object]]:
+) -> list[tuple[int, int, int, Any]]:
     directs = [c for c in source.chats if c.kind == "direct"] or source.chats
     with_messages = [c for c in directs if c.index in spans] or directs
     entries = []

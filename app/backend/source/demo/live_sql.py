@@ -12,12 +12,39 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from backend.source.chatdb.capabilities import SchemaCapabilities, probe
 from backend.source.demo.rows import MESSAGE_COLUMNS
 from backend.source.demo.schema import register_apple_functions
 
 GROUP_STYLE = 43
-_INSERT_MESSAGE = (f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) "
-                   f"VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})")
+NS = 1_000_000_000
+# Written as seconds in a file from before High Sierra (see variants.py), as ns after.
+_DATE_COLUMNS = ("date", "date_read", "date_delivered", "date_played")
+# NULL rather than 0 for "never" where the column defaults to NULL (macOS 26).
+_NULLABLE_DATES = ("date_edited", "date_retracted")
+
+
+def capabilities(conn: sqlite3.Connection) -> SchemaCapabilities:
+    """Which columns this chat.db has (the demo writes every schema variant the generator makes)."""
+    return probe(conn)
+
+
+def _to_file(conn: sqlite3.Connection, values: dict[str, object]) -> dict[str, object]:
+    """Keep the columns the file has, with dates in its unit."""
+    caps = capabilities(conn)
+    present = caps["message"]
+    seconds = caps.date_unit == "s"
+    nullable = {row[1] for row in conn.execute("PRAGMA table_info(message)") if row[4] in (None, "NULL")}
+    out: dict[str, object] = {}
+    for name, value in values.items():
+        if name not in present:
+            continue
+        if seconds and name in _DATE_COLUMNS and isinstance(value, int) and value:
+            value = value // NS
+        if name in _NULLABLE_DATES and name in nullable and value == 0:
+            value = None
+        out[name] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -61,10 +88,11 @@ def list_chats(conn: sqlite3.Connection) -> list[LiveChat]:
     joins = conn.execute("SELECT chat_id, handle_id FROM chat_handle_join ORDER BY chat_id, handle_id")
     for chat_id, handle_id in joins:
         members.setdefault(chat_id, []).append(handle_id)
+    service = capabilities(conn).chat_service_sql("chat")
     rows = conn.execute(
-        """
-        SELECT ROWID, guid, style, service_name, account_login, account_id, last_addressed_handle, room_name,
-               chat_identifier
+        f"""
+        SELECT ROWID, guid, style, {service} AS service_name, account_login, account_id, last_addressed_handle,
+               room_name, chat_identifier
         FROM chat ORDER BY ROWID
         """
     ).fetchall()
@@ -81,24 +109,39 @@ def list_chats(conn: sqlite3.Connection) -> list[LiveChat]:
 
 
 def get_message(conn: sqlite3.Connection, *, guid: str) -> dict | None:
+    caps = capabilities(conn)
+    columns = ", ".join(
+        caps.column("m", "message", name, default=f"NULL AS {name}") if name in _TEXT_COLUMNS
+        else f"coalesce({caps.column('m', 'message', name, default='0')}, 0) AS {name}"
+        for name in (*_TEXT_COLUMNS, *_NUMBER_COLUMNS))
     row = conn.execute(
-        """
-        SELECT m.ROWID, m.guid, m.text, m.attributedBody, m.handle_id, m.is_from_me, m.date, m.service,
-               m.message_summary_info, m.date_retracted, m.date_edited, m.part_count, m.balloon_bundle_id,
-               m.associated_message_guid, m.associated_message_type, m.associated_message_emoji,
-               j.chat_id
+        f"""
+        SELECT {columns}, j.chat_id
         FROM message m LEFT JOIN chat_message_join j ON j.message_id = m.ROWID
         WHERE m.guid = ?
         LIMIT 1
         """,
         (guid,),
     ).fetchone()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    found = dict(row)
+    if caps.date_unit == "s" and found["date"]:
+        found["date"] *= NS  # the writer works in ns
+    return found
+
+
+_TEXT_COLUMNS = ("guid", "text", "attributedBody", "service", "message_summary_info", "balloon_bundle_id",
+                 "associated_message_guid", "associated_message_emoji")
+_NUMBER_COLUMNS = ("ROWID", "handle_id", "is_from_me", "date", "date_retracted", "date_edited", "part_count",
+                   "associated_message_type")
 
 
 def get_tapback_sender(conn: sqlite3.Connection, *, target_guid: str, kind_code: int) -> tuple[int, bool] | None:
     """(handle_id, is_from_me) of the newest tapback of `kind_code` (2000-2006) on part 0 of the target: only
     the person who added a tapback can remove it."""
+    if not capabilities(conn).has("message", "associated_message_type"):
+        return None
     row = conn.execute(
         """
         SELECT handle_id, is_from_me FROM message
@@ -120,10 +163,12 @@ def get_rowid_sequence(conn: sqlite3.Connection) -> int:
 
 
 def get_last_guid_in_chat(conn: sqlite3.Connection, *, chat_id: int) -> str | None:
+    order = ("j.message_date DESC, j.message_id DESC" if capabilities(conn).has("chat_message_join", "message_date")
+             else "m.date DESC, j.message_id DESC")
     row = conn.execute(
-        """
+        f"""
         SELECT m.guid FROM chat_message_join j JOIN message m ON m.ROWID = j.message_id
-        WHERE j.chat_id = ? ORDER BY j.message_date DESC, j.message_id DESC LIMIT 1
+        WHERE j.chat_id = ? ORDER BY {order} LIMIT 1
         """,
         (chat_id,),
     ).fetchone()
@@ -132,21 +177,30 @@ def get_last_guid_in_chat(conn: sqlite3.Connection, *, chat_id: int) -> str | No
 
 def create_message(conn: sqlite3.Connection, *, row: list, chat_id: int) -> int:
     """Inserts the row (ROWID None: AUTOINCREMENT gives the next one) and its chat_message_join row."""
-    rowid = conn.execute(_INSERT_MESSAGE, row).lastrowid
-    date = row[MESSAGE_COLUMNS.index("date")]
-    conn.execute("INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)",
-                 (chat_id, rowid, date))
+    values = _to_file(conn, dict(zip(MESSAGE_COLUMNS, row, strict=True)))
+    rowid = conn.execute(f"INSERT INTO message ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                         tuple(values.values())).lastrowid
+    assert rowid is not None
+    if "message_date" in capabilities(conn)["chat_message_join"]:
+        conn.execute("INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)",
+                     (chat_id, rowid, values["date"]))
+    else:
+        conn.execute("INSERT INTO chat_message_join (chat_id, message_id) VALUES (?, ?)", (chat_id, rowid))
     return rowid
 
 
 def update_message(conn: sqlite3.Connection, *, guid: str, values: dict[str, object]) -> None:
-    columns = ", ".join(f"{name} = ?" for name in values if name in MESSAGE_COLUMNS)
-    if len(values) != columns.count("?"):
+    if set(values) - set(MESSAGE_COLUMNS):
         raise ValueError(f"not message columns: {sorted(set(values) - set(MESSAGE_COLUMNS))}")
-    conn.execute(f"UPDATE message SET {columns} WHERE guid = ?", (*values.values(), guid))
+    values = _to_file(conn, values)  # a column this macOS lacks is not written
+    if values:
+        columns = ", ".join(f"{name} = ?" for name in values)
+        conn.execute(f"UPDATE message SET {columns} WHERE guid = ?", (*values.values(), guid))
 
 
 def update_chat_last_read(conn: sqlite3.Connection, *, chat_id: int, read_ns: int) -> None:
+    if not capabilities(conn).has("chat", "last_read_message_timestamp"):
+        return
     conn.execute(
         "UPDATE chat SET last_read_message_timestamp = max(coalesce(last_read_message_timestamp, 0), ?)"
         " WHERE ROWID = ?",
@@ -168,7 +222,14 @@ def list_recent_guids(conn: sqlite3.Connection, *, kind: str, limit: int = 30) -
     kind: "text" (a plain message that can be reacted to or deleted), "editable" (my text message,
     iMessage, not unsent), "unread" (received, not read), "tapback" (an added tapback).
     """
+    caps = capabilities(conn)
     where = _RECENT[kind]
+    for column in ("associated_message_type", "date_retracted", "balloon_bundle_id"):
+        if not caps.has("message", column):
+            where = where.replace(column, "NULL" if column == "balloon_bundle_id" else "0")
+    if kind == "tapback" and not caps.tapbacks:
+        return []
+    where = where.replace("date_retracted = 0", "coalesce(date_retracted, 0) = 0")
     return [r[0] for r in conn.execute(f"SELECT guid FROM message WHERE {where} ORDER BY ROWID DESC LIMIT ?",
                                        (limit,))]
 

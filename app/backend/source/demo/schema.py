@@ -20,6 +20,10 @@ APPLE_FUNCTIONS: dict[str, int] = {
     "after_delete_message_plugin": 2,
     "verify_chat": 1,
     "after_delete_attachment_path": 1,
+    # macOS 26 (variants.py)
+    "chat_service_did_change": 2,
+    "chat_lookup_did_change": 1,
+    "schedule_message_send": 2,
 }
 
 

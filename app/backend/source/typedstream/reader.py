@@ -6,8 +6,8 @@ Layout (public: NeXTSTEP typedstream, as documented by imessage-exporter's crabs
   big-endian), then the system version as an integer (1000);
 - then typed groups until the data ends: a shared type string ("@", "iI", "+", "[535c]", ...) then
   one value per type in it;
-- integers are one signed byte unless tagged: 0x81 + 2 bytes, 0x82 + 4 bytes; reals are 0x83 + 4/8
-  bytes, or an integer when integral;
+- integers are one signed byte unless tagged: 0x81 + 2 bytes, 0x82 + 4 bytes, 0x87 + 8 bytes; reals
+  are 0x83 + 4/8 bytes, or an integer when integral;
 - 0x84 NEW starts a new string/object/class, 0x85 NIL is a null, 0x86 END closes an object; any other
   value is a label: (value - (-110)) indexes a table of what came before (0x92 is entry 0);
 - two tables: shared strings (type strings, class names, C-string contents) and objects (objects,
@@ -17,6 +17,10 @@ Layout (public: NeXTSTEP typedstream, as documented by imessage-exporter's crabs
 
 Errors raise `TypedStreamError`; what was read before the error stays in `reader.groups` and in the
 objects already built (values are appended as they are read), so callers can recover a prefix.
+
+Work is bounded for any input (see source/DECODERS.md): at most MAX_STREAM_BYTES of data, MAX_DEPTH
+nested objects, MAX_OBJECTS table entries; every reference is one read of at least one byte, so the
+size bounds them; `foundation_value` follows at most MAX_VISITS values per call and never a cycle.
 """
 
 from __future__ import annotations
@@ -34,12 +38,17 @@ SYSTEM_VERSION = 1000
 INT16_TAG = 0x81
 INT32_TAG = 0x82
 FLOAT_TAG = 0x83
+INT64_TAG = 0x87
 NEW = 0x84
 NIL = 0x85
 END = 0x86
 REFERENCE_BASE = -110  # label 0x92 is table entry 0
 
 MAX_DEPTH = 100
+MAX_STREAM_BYTES = 1 << 20  # attributedBody is a few hundred bytes; 1 MiB is a very long message
+MAX_OBJECTS = 50_000  # objects, classes and C strings in one stream
+MAX_VISITS = 10_000  # values foundation_value looks at in one call (shared references count each time)
+_TAG_SIZES = {INT16_TAG: 2, INT32_TAG: 4, INT64_TAG: 8}
 _SIGNED_TYPES = frozenset("csilqB")
 _UNSIGNED_TYPES = frozenset("CSILQ")
 
@@ -69,7 +78,9 @@ class Class:
         """This class's name and its superclasses' names, most derived first (read it when the
         stream is read: it is cached)."""
         if self._names is None:
-            names, cls, seen = [], self, 0
+            names: list[str] = []
+            cls: Class | None = self
+            seen = 0
             while cls is not None and seen < MAX_DEPTH:
                 names.append(cls.name)
                 cls, seen = cls.superclass, seen + 1
@@ -158,6 +169,8 @@ class TypedStreamReader:
     """Reads one typedstream. `read_all()` fills and returns `groups`; raises TypedStreamError."""
 
     def __init__(self, data: bytes) -> None:
+        if len(data) > MAX_STREAM_BYTES:
+            raise TypedStreamError(f"typedstream of {len(data)} bytes is over the {MAX_STREAM_BYTES}-byte limit", 0)
         self.data = data
         self.pos = 0
         self.strings: list[bytes] = []
@@ -189,8 +202,7 @@ class TypedStreamReader:
         return self.data[start:end]
 
     def _tagged(self, tag: int, signed: bool) -> int:
-        size = 2 if tag == INT16_TAG else 4
-        raw = self._take(size)
+        raw = self._take(_TAG_SIZES[tag])
         return int.from_bytes(raw, "little" if self._little else "big", signed=signed)
 
     def read_int(self, *, unsigned: bool = False) -> int:
@@ -198,7 +210,7 @@ class TypedStreamReader:
         tag = self._byte()
         if tag < 0x80:
             return tag
-        if tag == INT16_TAG or tag == INT32_TAG:
+        if tag in _TAG_SIZES:
             return self._tagged(tag, not unsigned)
         if tag >= 0x92:
             return tag if unsigned else tag - 0x100
@@ -217,7 +229,7 @@ class TypedStreamReader:
     def _label(self, tag: int, table: list[Any], what: str) -> Any:
         """Resolve a reference whose first byte `tag` was just read."""
         start = self.pos - 1
-        if tag == INT16_TAG or tag == INT32_TAG:
+        if tag in _TAG_SIZES:
             value = self._tagged(tag, True)
         elif 0x80 <= tag < 0x92:
             raise self._fail(f"expected a {what} reference, found tag 0x{tag:02x}", start)
@@ -301,6 +313,8 @@ class TypedStreamReader:
                         if len(stack) >= MAX_DEPTH:
                             raise self._fail("objects nest too deeply", pos)
                         pos += 1
+                        if len(objects) >= MAX_OBJECTS:
+                            raise self._fail(f"more than {MAX_OBJECTS} objects", pos)
                         child = Object(None)
                         objects.append(child)
                         values.append(child)
@@ -359,7 +373,7 @@ class TypedStreamReader:
                 pos += 1
             else:
                 self.pos = pos
-                raw = self.read_shared_string()
+                raw = self.read_shared_string()  # type: ignore[assignment]  # None only for a nil string
                 pos = self.pos
             parsed = type_cache.get(raw)
             if parsed is None:
@@ -461,6 +475,8 @@ class TypedStreamReader:
     def read_c_string(self) -> bytes | None:
         tag = self._byte()
         if tag == NEW:
+            if len(self.objects) >= MAX_OBJECTS:
+                raise self._fail(f"more than {MAX_OBJECTS} objects", self.pos - 1)
             value = self.read_shared_string()
             self.objects.append(value)
             return value
@@ -484,6 +500,8 @@ class TypedStreamReader:
                 return first
             if tag == NEW:
                 self.pos = start + 1
+                if len(objects) >= MAX_OBJECTS:
+                    raise self._fail(f"more than {MAX_OBJECTS} objects", start)
                 cls = Class("", 0)
                 objects.append(cls)
                 name = self.read_shared_string()
@@ -533,6 +551,8 @@ class TypedStreamReader:
         if self._depth >= MAX_DEPTH:
             raise self._fail("objects nest too deeply", start)
         self.pos = start + 1
+        if len(objects) >= MAX_OBJECTS:
+            raise self._fail(f"more than {MAX_OBJECTS} objects", start)
         obj = Object(None)
         objects.append(obj)
         if into is not None:
@@ -558,11 +578,26 @@ _LABEL = tuple(-1 if 0x80 <= tag < 0x92 else (tag - 0x92) & 0xFF for tag in rang
 _TYPE_CACHE: dict[bytes, tuple[str, tuple[TypeSpec, ...]]] = {}
 
 
-def foundation_value(value: Any, depth: int = 0) -> Any:
+def foundation_value(value: Any, depth: int = 0, budget: list[int] | None = None,
+                     _path: set[int] | None = None) -> Any:
     """Basic Foundation objects as Python values: NSString -> str, NSNumber -> int/float,
-    NSDictionary -> dict, NSArray -> list, NSURL -> str, NSData -> bytes; others stay `Object`s."""
+    NSDictionary -> dict, NSArray -> list, NSURL -> str, NSData -> bytes; others stay `Object`s.
+
+    Bounded for any graph: nesting past 20 levels is left as it is; an object that contains itself (a
+    cycle) raises TypedStreamError; `budget` ([count], shared by the caller across calls if it
+    wants one limit for a whole blob) counts every value looked at, and TypedStreamError is raised
+    when it runs out (MAX_VISITS by default), so shared sub-graphs cannot make the work exponential.
+    """
     if type(value) is not Object or depth > 20:
         return value
+    if budget is None:
+        budget = [MAX_VISITS]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise TypedStreamError(f"Foundation values refer to more than {MAX_VISITS} others", 0)
+    path = _path if _path is not None else set()
+    if id(value) in path:
+        raise TypedStreamError(f"{value.class_name} contains itself", 0)
     cls = value.cls
     names = cls.chain() if cls is not None else ()
     if "NSString" in names:
@@ -573,17 +608,22 @@ def foundation_value(value: Any, depth: int = 0) -> Any:
     if "NSNumber" in names:
         values = value.values()
         return values[1] if len(values) >= 2 else None
-    if "NSDictionary" in names:
-        items = value.values()
-        return {
-            _hashable(foundation_value(items[k], depth + 1)): foundation_value(items[k + 1], depth + 1)
-            for k in range(1, len(items) - 1, 2)
-        }
-    if "NSArray" in names:
-        return [foundation_value(item, depth + 1) for item in value.values()[1:]]
-    if "NSURL" in names:
-        values = value.values()
-        return foundation_value(values[-1], depth + 1) if values else None
+    path.add(id(value))
+    try:
+        if "NSDictionary" in names:
+            items = value.values()
+            return {
+                _hashable(foundation_value(items[k], depth + 1, budget, path)):
+                    foundation_value(items[k + 1], depth + 1, budget, path)
+                for k in range(1, len(items) - 1, 2)
+            }
+        if "NSArray" in names:
+            return [foundation_value(item, depth + 1, budget, path) for item in value.values()[1:]]
+        if "NSURL" in names:
+            values = value.values()
+            return foundation_value(values[-1], depth + 1, budget, path) if values else None
+    finally:
+        path.discard(id(value))
     if "NSData" in names:
         values = value.values()
         return bytes(values[1]) if len(values) >= 2 and isinstance(values[1], bytes) else None
@@ -591,10 +631,12 @@ def foundation_value(value: Any, depth: int = 0) -> Any:
 
 
 def _hashable(key: Any) -> Any:
+    """A dict key: the value itself, or a short stand-in for an unhashable one (never its repr, which
+    walks the whole graph)."""
     try:
         hash(key)
     except TypeError:
-        return repr(key)
+        return f"<{type(key).__name__} key>"
     return key
 
 

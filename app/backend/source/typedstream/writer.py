@@ -16,6 +16,7 @@ from backend.source.typedstream.reader import (
     FLOAT_TAG,
     INT16_TAG,
     INT32_TAG,
+    INT64_TAG,
     NEW,
     NIL,
     REFERENCE_BASE,
@@ -47,14 +48,16 @@ class URL(str):
 
 
 def encode_int(value: int) -> bytes:
-    """The typedstream encoding of an integer: one byte when it is not a tag, else 0x81/0x82 + LE."""
+    """The typedstream encoding of an integer: one byte when it is not a tag, else 0x81/0x82/0x87 + LE."""
     if -110 <= value <= 127:
         return bytes((value & 0xFF,))
     if -0x8000 <= value <= 0x7FFF:
         return bytes((INT16_TAG,)) + _INT16.pack(value)
     if -0x8000_0000 <= value <= 0x7FFF_FFFF:
         return bytes((INT32_TAG,)) + _INT32.pack(value)
-    raise ValueError(f"integer {value} does not fit the 32 bits a typedstream integer can hold")
+    if -(1 << 63) <= value < (1 << 63):
+        return bytes((INT64_TAG,)) + value.to_bytes(8, "little", signed=True)
+    raise ValueError(f"integer {value} does not fit the 64 bits a typedstream integer can hold")
 
 
 class TypedStreamWriter:

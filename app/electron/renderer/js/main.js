@@ -7,11 +7,15 @@ import { ChatList } from './chats.js';
 import { ConversationView } from './conversation.js';
 import { EvePanel } from './eve.js';
 import { SearchPanel } from './search.js';
-import { currentRoute, navigate, route, setFallback, startRouter } from './router.js';
+import { currentRoute, href, navigate, route, setFallback, startRouter } from './router.js';
+import { showMetrics } from './metrics.js';
+import { OverviewView } from './overview.js';
+import { ProfileView } from './profile.js';
 import { LiveStream } from './sse.js';
 import { StatusIndicator } from './status.js';
 import { Tabs } from './tabs.js';
 import { takeToken } from './token.js';
+import { YearView } from './year.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -89,14 +93,37 @@ function boot() {
     const chat = await chatById(id);
     if (!chat) return;
     chats.select(id);
+    const insightsLink = $('conversation-insights');
+    const person = !chat.is_group && chat.participants[0];
+    insightsLink.href = chat.is_group ? href('group', chat.id) : person ? href('person', person.id) : href('group', chat.id);
+    insightsLink.textContent = chat.is_group ? 'Group insights' : 'Insights';
+    insightsLink.hidden = false;
     const changed = conversation.chat?.id !== id;
     conversation.open(chat, { focusMessageId: messageId });
     if (changed) analysis.show(chat);
   }
 
+  // Insights pages: the overview is the landing page; each refetches (debounced) when live sync changes chats.
+  const insightsViews = {
+    overview: new OverviewView($('view-overview'), { onOpenMessage: openChat }),
+    profile: new ProfileView($('view-profile'), { onOpenMessage: openChat, onOpenChat: (id) => openChat(id) }),
+    year: new YearView($('view-year'), { onOpenMessage: openChat, onOpenChat: (id) => openChat(id) }),
+  };
+  route('overview', () => insightsViews.overview.show().catch(() => {}));
+  route('person', ([id]) => insightsViews.profile.showPerson(Number(id)).catch(() => {}));
+  route('group', ([id]) => insightsViews.profile.showGroup(Number(id)).catch(() => {}));
+  route('year', ([year]) => insightsViews.year.show(year).catch(() => {}));
+  route('metrics', () => showMetrics($('view-metrics')).catch(() => {}));
+  let refreshTimer = null;
+  function insightsChanged() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => Object.values(insightsViews).forEach((view) => view.refresh()), 700);
+  }
+
   function chatUpdated(data) {
     chats.applyUpdate(data);
     if (conversation.chat?.id === data.chat.id) conversation.setChat(data.chat);
+    insightsChanged();
   }
 
   new LiveStream('/api/live-sync/stream/chats', {
@@ -114,7 +141,7 @@ function boot() {
     },
   }).start();
   status.start();
-  setFallback('chats');
+  setFallback('overview');
   startRouter();
 }
 

@@ -1,0 +1,188 @@
+"""Fuzz the blob decoders with mutated real blobs. Prints one JSON object.
+
+For each decoder, `--iterations` mutations (bit flips, tag bytes such as 0x81/0x82/0x87/0x84/0x92 written
+over a byte, inserted, deleted, duplicated and spliced slices, truncations, large integers written in)
+of a corpus:
+- attributed_body: the real attributedBody blobs in ../shared/testdata (imessage-exporter/typedstream),
+  plus bodies our encoder writes (attachments, mentions, links, several parts);
+- summary_info: the real message_summary_info plists (imessage-exporter/edited_message), plus encoded ones;
+- keyed_archive: NSKeyedArchiver bodies from keyed_archive.encode_keyed_string (no real one was captured).
+
+Reported per decoder: `unexpected` (exceptions outside the decoder's contract: any exception from
+decode_attributed_body / decode_summary_info, whose contract is never to raise, and any safety-net error
+message, which means an internal exception was caught; for keyed_archive, anything but KeyedArchiveError),
+`slow` (calls over 50 ms), the slowest call, calls per second, and the process's peak RSS. Targets: 0, 0.
+Failing blobs are written as hex (the first 5) so they can become tests.
+
+    .venv/bin/python bench/fuzz.py [--iterations 1000000] [--decoders attributed_body,summary_info,keyed_archive]
+        [--seed 1] [--testdata ../shared/testdata]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+
+from backend.source.attributed_body import AttachmentRef, decode_attributed_body, encode_attributed_body
+from backend.source.keyed_archive import KeyedArchiveError, decode_keyed_string, encode_keyed_string
+from backend.source.summary_info import decode_summary_info, encode_summary_info
+
+SLOW_S = 0.05
+SAFETY_NET = "could not be decoded"
+TAGS = (0x00, 0x7F, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x91, 0x92, 0x93, 0xFF)
+
+
+@dataclass
+class Report:
+    decoder: str
+    calls: int = 0
+    unexpected: list[str] = field(default_factory=list)
+    slow: list[str] = field(default_factory=list)
+    slowest_ms: float = 0.0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"decoder": self.decoder, "calls": self.calls, "unexpected": len(self.unexpected),
+                "slow_over_50ms": len(self.slow), "slowest_ms": round(self.slowest_ms, 2),
+                "calls_per_s": round(self.calls / self.seconds) if self.seconds else None,
+                "examples_unexpected": self.unexpected[:5], "examples_slow": self.slow[:5]}
+
+
+def load_corpus(testdata: Path) -> dict[str, list[bytes]]:
+    typedstream = testdata / "imessage-exporter" / "typedstream"
+    plists = testdata / "imessage-exporter" / "edited_message"
+    bodies = [p.read_bytes() for p in sorted(typedstream.iterdir()) if p.suffix != ".json"]
+    bodies += [
+        encode_attributed_body("see \ufffc and \ufffc", attachments=[AttachmentRef("at_0_A", "a.jpg", None),
+                                                                     AttachmentRef("at_1_B", None, None)]),
+        encode_attributed_body("hey @Jane look", mentions=[(4, 5, "+15555550100")],
+                               links=[(10, 4, "https://example.com/")]),
+        encode_attributed_body("ünïcödé 🙂 text " * 8),
+    ]
+    summaries = [p.read_bytes() for p in sorted(plists.iterdir()) if p.suffix == ".plist"]
+    summaries += [
+        encode_summary_info(edits={0: [("one", 700000000.5), ("two", 700000100.25)]}),
+        encode_summary_info(retracted_parts=[0, 1], part_ranges={0: (0, 3), 1: (3, 4)}),
+    ]
+    keyed = [
+        encode_keyed_string("a keyed body"),
+        encode_keyed_string("two 🙂 parts", [(4, {"__kIMMessagePartAttributeName": 0}),
+                                            (8, {"__kIMMessagePartAttributeName": 1})]),
+        encode_keyed_string("file \ufffc", [(5, {"__kIMMessagePartAttributeName": 0}),
+                                            (1, {"__kIMFileTransferGUIDAttributeName": "at_0_X"})]),
+    ]
+    return {"attributed_body": bodies, "summary_info": summaries, "keyed_archive": keyed}
+
+
+def mutate(rng: random.Random, blob: bytes, corpus: list[bytes]) -> bytes:
+    data = bytearray(blob)
+    for _ in range(rng.choice((1, 1, 1, 2, 3, 5))):
+        if not data:
+            data.extend(rng.randbytes(rng.randint(1, 16)))
+        op = rng.randrange(9)
+        at = rng.randrange(len(data))
+        if op == 0:
+            data[at] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            data[at] = rng.choice(TAGS)
+        elif op == 2:
+            data[at] = rng.randrange(256)
+        elif op == 3:
+            data[at:at] = rng.randbytes(rng.randint(1, 8))
+        elif op == 4:
+            del data[at:at + rng.randint(1, 16)]
+        elif op == 5:
+            end = min(len(data), at + rng.randint(1, 64))
+            data[at:at] = data[at:end] * rng.randint(1, 4)
+        elif op == 6:
+            del data[rng.randrange(len(data) + 1):]
+        elif op == 7:
+            other = rng.choice(corpus)
+            cut = rng.randrange(len(other) + 1)
+            data[at:] = other[cut:]
+        else:  # a large integer where a length or number was
+            data[at:at + 1] = bytes((rng.choice((0x81, 0x82, 0x87)),)) + rng.randbytes(8)
+    return bytes(data)
+
+
+def _attributed_body(blob: bytes) -> str | None:
+    body = decode_attributed_body(blob)
+    body.to_json()
+    return next((e for e in body.errors if SAFETY_NET in e), None)
+
+
+def _summary_info(blob: bytes) -> str | None:
+    info = decode_summary_info(blob)
+    info.to_json()
+    return next((e for e in info.errors if SAFETY_NET in e), None)
+
+
+def _keyed_archive(blob: bytes) -> str | None:
+    try:
+        decode_keyed_string(blob)
+    except KeyedArchiveError:
+        pass
+    return None
+
+
+DECODERS: dict[str, Callable[[bytes], str | None]] = {
+    "attributed_body": _attributed_body, "summary_info": _summary_info, "keyed_archive": _keyed_archive,
+}
+
+
+def fuzz_decoder(name: str, corpus: list[bytes], *, iterations: int, rng: random.Random) -> Report:
+    decode = DECODERS[name]
+    report = Report(name)
+    clock = time.perf_counter
+    started = clock()
+    for _ in range(iterations):
+        blob = mutate(rng, rng.choice(corpus), corpus)
+        before = clock()
+        try:
+            problem = decode(blob)
+        except Exception as exc:  # noqa: BLE001 - exactly what is being counted
+            problem = repr(exc)
+        spent = clock() - before
+        report.calls += 1
+        if problem is not None:
+            report.unexpected.append(f"{problem[:200]} :: {blob.hex()}")
+        if spent > report.slowest_ms / 1000:
+            report.slowest_ms = spent * 1000
+        if spent > SLOW_S:
+            report.slow.append(f"{spent * 1000:.1f} ms :: {blob.hex()}")
+    report.seconds = clock() - started
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--iterations", type=int, default=1_000_000)
+    parser.add_argument("--decoders", default=",".join(DECODERS))
+    parser.add_argument("--seed", type=int, default=1)
+    default_testdata = os.environ.get("CHATSTATS_TESTDATA_DIR") or str(
+        Path(__file__).resolve().parents[2] / "shared" / "testdata")
+    parser.add_argument("--testdata", default=default_testdata)
+    args = parser.parse_args()
+    corpus = load_corpus(Path(args.testdata))
+    reports = []
+    for name in args.decoders.split(","):
+        reports.append(fuzz_decoder(name, corpus[name], iterations=args.iterations,
+                                    rng=random.Random(f"{args.seed}:{name}")).to_json())
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"iterations": args.iterations, "seed": args.seed,
+                      "corpus": {k: len(v) for k, v in corpus.items()},
+                      "decoders": reports, "peak_rss_mb": round(peak_kb / 1024, 1)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
