@@ -44,7 +44,7 @@ TOKENS_OUT_PER_CALL = {"basic": 900, "commitments": 250}  # a typical reply of e
 DEFAULT_TOKENS_OUT = 500
 START_CHUNK = 200  # conversations per write transaction while starting a run
 COUNTER_TTL_S = 30 * 86_400
-REFRESH_EVERY_JOB_UP_TO = 600  # jobs: a run this small stores its progress after every job
+REFRESH_EVERY_JOB_UP_TO = 100  # jobs: a run this small (a chat) stores its progress after every job
 REFRESH_EVERY_MS = 1000  # a larger one at most once a second (and at its end)
 WINDOWED_SCOPES = frozenset({"history", "all"})  # long runs send their jobs a window at a time (window.py)
 
