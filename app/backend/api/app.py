@@ -14,6 +14,7 @@ from backend.admin.router import router as admin_router
 from backend.analysis.runs.router import router as analysis_runs_router
 from backend.analysis.streaming import router as analysis_streaming_router
 from backend.api.errors import install_error_handlers
+from backend.api.openapi import install_openapi
 from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
 from backend.assistant.router import router as assistant_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(assistant_router, prefix="/api")
     app.include_router(search_router, prefix="/api")
     mount_renderer(app, settings.renderer_dir)
+    install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -20,3 +20,10 @@ class ReplyFailed(BackendError):
 
     status_code = 500
     code = "reply_failed"
+
+
+class UnknownContext(BackendError):
+    """A thread's context names chats or contacts that do not exist."""
+
+    status_code = 422
+    code = "unknown_context"
