@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: run test install install-node chromium clean-venv lock
+.PHONY: run test lint install install-node chromium clean-venv lock
 
 # Python packages exactly as requirements.lock pins them (versions and hashes), then the project itself.
 $(STAMP): pyproject.toml requirements.lock
@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Node packages for the shell's tests (playwright-core; electron's package without its binary, which
-# `npm install` with scripts on fetches on a Mac: see README).
+# Node packages: chart.js for the renderer, and for the shell's tests playwright-core and electron's package
+# without its binary, which `npm install` with scripts on fetches on a Mac: see README).
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -f node_modules/.installed-*
@@ -40,10 +40,16 @@ chromium:
 	  fi; \
 	fi
 
-run: $(STAMP)
+# npm packages too: the renderer's charts (chart.js) are served from node_modules by the backend.
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/chatstats up --demo-if-missing
 
-test: $(STAMP) $(NODE_STAMP) chromium
+# Style and types: ruff (lint and import order) and mypy (configured in pyproject.toml); `make test` runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) $(NODE_STAMP) chromium lint
 	$(BIN)/python -m pytest -q
 	npm test
 

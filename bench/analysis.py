@@ -14,6 +14,9 @@
       `analysis.persist_result` finished the N jobs: conversations analysed per second, end to end.
 (b) `persist_result`: the single writer's stage two for N prepared payloads (jobs of demo conversations,
     fake-model data), results/s. Target >= 1000/s.
+(c) `offline_history`: `chatstats up` on a fresh data dir analyses a whole generated source by itself with the
+    offline analyzer (bench/offline_history.py): conversations/s, minutes, CPU ms per conversation by process,
+    inbox p95 while it runs. `--history-messages` sets the source size (300,000 is the issue's target).
 
 Each figure is the median of `--runs` runs (the list of runs is reported too). With the rates come the CPU
 seconds each call cost the measured process (`cpu_ms_per_call`: the gateway child, or the Celery worker) and
@@ -51,7 +54,8 @@ fake = FakeOpenAI(latency_s=float(sys.argv[1]), responder=schema_responder).star
 print(fake.url, flush=True)
 sys.stdin.read()
 """
-MEASURES = ("gateway_greenlets", "gateway_threads", "celery_call_llm", "celery_analysis", "persist")
+MEASURES = ("gateway_greenlets", "gateway_threads", "celery_call_llm", "celery_analysis", "persist",
+            "offline_history")
 SOURCE = (20000, 40, 150)  # messages, chats, contacts of the demo source (about 2,000 conversations)
 
 
@@ -341,6 +345,8 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--persist", type=int, default=500)
+    parser.add_argument("--history-messages", type=int, default=20_000,
+                        help="offline_history: messages of the source `chatstats up` analyses whole")
     parser.add_argument("--only", default=",".join(MEASURES))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -353,12 +359,17 @@ def main() -> None:
     only = [m for m in args.only.split(",") if m]
     result: dict[str, Any] = {"latency_s": args.latency, "in_flight": args.in_flight, "runs": args.runs,
                               "cpus": os.cpu_count()}
-    provider = FakeProvider(args.latency) if any(m != "persist" for m in only) else None
+    provider = FakeProvider(args.latency) if any(m not in ("persist", "offline_history") for m in only) else None
     try:
         for name in only:
             try:
                 if name == "persist":
                     result[name] = measure_persist(args)
+                elif name == "offline_history":
+                    from offline_history import measure_offline_history  # noqa: PLC0415 - bench/ is on the path
+
+                    messages = args.history_messages
+                    result[name] = measure_offline_history(messages, max(6, messages // 500), max(20, messages // 130))
                 elif name == "celery_call_llm":
                     result[name] = measure_celery(args, provider)
                 elif name == "celery_analysis":

@@ -1,26 +1,23 @@
-"""Search benchmark: embedding throughput, FAISS build time, search latency, peak RSS. Prints one JSON object.
+"""Search benchmark: embedding throughput, FAISS build time, message-search latency by kind of query, and
+ranking on a labelled set. Prints one JSON object.
 
-Imports a demo source into a fresh data dir, embeds every conversation with the configured embedding
-model (the local int8 MiniLM by default), rebuilds the index, then times hybrid search over 200 queries
-(planted-topic titles and keywords, and common words, cycled), and measures recall@10 of each mode on the
-planted topics (title, keywords together and each keyword -> the conversations holding the topic's messages).
+Imports a demo source into a fresh data dir, embeds every conversation with the configured embedding model
+(the local int8 MiniLM by default), rebuilds the index, then times message search (p50/p95, ms) for word,
+emoji, phrase, filtered and sorted queries taken from the data, in fts and hybrid mode; and measures recall@10
+and MRR@10 over messages on the labelled set (backend.source.demo.search_labels: planted topics' titles,
+keywords and paraphrased questions), for hybrid, fts and vector, before (the conversation search the panel
+used, its messages flattened) and after (message search).
 `peak_rss_mb` is the whole process's peak; `phase_peak_rss_mb` the peak within each phase (Linux).
 
-    .venv/bin/python bench/search.py [--messages 20000] [--queries 200]
-    .venv/bin/python bench/search.py --messages 300000      # the full figure (slow: embeds everything)
-    .venv/bin/python bench/search.py --profile vector       # where one mode's time goes (cProfile, stderr)
-
-Queries run back to back; the local embedding provider has no request-rate limit (llm.limits), so the
-figures time search itself.
+    .venv/bin/python bench/search.py [--messages 20000] [--repeat 3]
+    .venv/bin/python bench/search.py --messages 300000 --no-ranking    # the full figure (slow: embeds everything)
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
 import resource
 import shutil
 import statistics
@@ -54,26 +51,147 @@ def _phase_peak() -> float | None:
         return None
 
 
-def _recall_at_10(engine, service, topics: list[dict]) -> dict[str, float]:
-    """Mean share of each labelled query's relevant conversations found in the top 10, per mode."""
-    queries = []
+def _labelled(engine, topics: list[dict]) -> list[dict]:
+    """The labelled set (backend.source.demo.search_labels) with each query's relevant message ids."""
+    from backend.source.demo.search_labels import labelled_queries
+
+    queries = labelled_queries(topics)
     with engine.connect() as conn:
-        for topic in topics:
-            marks = ",".join("?" * len(topic["message_guids"]))
-            relevant = {r[0] for r in conn.exec_driver_sql(
-                f"SELECT DISTINCT conversation_id FROM messages WHERE guid IN ({marks})",
-                tuple(topic["message_guids"]))}
-            queries.append((topic["title"], relevant))
-            queries.append((" ".join(topic["keywords"]), relevant))
-            queries.extend((keyword, relevant) for keyword in topic["keywords"])
-    scores = {}
-    for mode in ("hybrid", "fts", "vector"):
-        found = 0.0
-        for q, relevant in queries:
-            top = {r["conversation_id"] for r in service.hybrid_search(engine, q, mode=mode, limit=10)}
-            found += len(top & relevant) / len(relevant) if relevant else 0.0
-        scores[mode] = round(found / len(queries), 3) if queries else None
-    return {"labelled_queries": len(queries), **scores}
+        for query in queries:
+            marks = ",".join("?" * len(query["guids"]))
+            query["relevant"] = {r[0] for r in conn.exec_driver_sql(
+                f"SELECT id FROM messages WHERE guid IN ({marks})", tuple(query["guids"]))}
+    return [q for q in queries if q["relevant"]]
+
+
+def _before_top(engine, service, q: str, mode: str) -> list[int]:
+    """What the search panel listed before messages were searched (conversations, their messages flattened)."""
+    return [m["id"] for hit in service.hybrid_search(engine, q, mode=mode, limit=10) for m in hit["messages"]][:10]
+
+
+def _after_top(engine, q: str, mode: str) -> list[int]:
+    from backend.search.message_search import search_messages
+
+    return [r["id"] for r in search_messages(engine, q, mode=mode, limit=10)["results"]]
+
+
+def ranking(engine, service, queries: list[dict], modes=("hybrid", "fts", "vector")) -> dict:
+    """recall@10 (share of min(10, relevant) found in the top 10 messages) and MRR@10 of each mode, before
+    and after, overall and for each kind of query."""
+    out: dict = {"labelled_queries": len(queries), "kinds": sorted({q["kind"] for q in queries})}
+    for label, top_of in (("before", lambda q, m: _before_top(engine, service, q, m)),
+                          ("after", lambda q, m: _after_top(engine, q, m))):
+        out[label] = {}
+        for mode in modes:
+            per_kind: dict[str, list[tuple[float, float]]] = {}
+            for query in queries:
+                top = top_of(query["q"], mode)
+                found = [i for i, mid in enumerate(top) if mid in query["relevant"]]
+                recall = len(found) / min(10, len(query["relevant"]))
+                mrr = 1 / (found[0] + 1) if found else 0.0
+                per_kind.setdefault(query["kind"], []).append((recall, mrr))
+            every = [v for values in per_kind.values() for v in values]
+            out[label][mode] = {
+                "recall_at_10": round(statistics.mean(v[0] for v in every), 3),
+                "mrr_at_10": round(statistics.mean(v[1] for v in every), 3),
+                "by_kind": {kind: {"recall_at_10": round(statistics.mean(v[0] for v in values), 3),
+                                   "mrr_at_10": round(statistics.mean(v[1] for v in values), 3)}
+                            for kind, values in sorted(per_kind.items())},
+            }
+    return out
+
+
+GRID = [  # (W_FTS, W_VECTOR, W_RELATED, RELATED_PER_CHUNK)
+    (1.0, 0.0, 0.0, 0), (1.0, 1.0, 0.0, 0), (1.0, 1.0, 0.5, 1), (1.0, 1.0, 0.9, 2), (1.0, 1.0, 1.2, 2),
+    (1.0, 2.0, 0.9, 2), (1.0, 2.0, 1.5, 2), (1.0, 1.0, 0.9, 3), (0.5, 1.0, 0.9, 2),
+]
+
+
+def fusion_grid(engine, queries: list[dict]) -> list[dict]:
+    """Hybrid recall@10 and MRR@10 (after) for each fusion setting of GRID."""
+    from backend.search import message_search as ms
+
+    saved = (ms.W_FTS, ms.W_VECTOR, ms.W_RELATED, ms.RELATED_PER_CHUNK)
+    out = []
+    try:
+        for setting in GRID:
+            ms.W_FTS, ms.W_VECTOR, ms.W_RELATED, ms.RELATED_PER_CHUNK = setting
+            recalls, mrrs, para = [], [], []
+            for query in queries:
+                top = _after_top(engine, query["q"], "hybrid")
+                found = [i for i, mid in enumerate(top) if mid in query["relevant"]]
+                recalls.append(len(found) / min(10, len(query["relevant"])))
+                mrrs.append(1 / (found[0] + 1) if found else 0.0)
+                if query["kind"] == "paraphrase":
+                    para.append(mrrs[-1])
+            out.append({"w_fts": setting[0], "w_vector": setting[1], "w_related": setting[2],
+                        "related_per_chunk": setting[3], "recall_at_10": round(statistics.mean(recalls), 3),
+                        "mrr_at_10": round(statistics.mean(mrrs), 3),
+                        "paraphrase_mrr_at_10": round(statistics.mean(para), 3) if para else None})
+    finally:
+        ms.W_FTS, ms.W_VECTOR, ms.W_RELATED, ms.RELATED_PER_CHUNK = saved
+    return out
+
+
+def _query_pools(engine) -> dict[str, list[tuple[str, dict]]]:
+    """Queries of each kind the figures are given for, taken from the data: (q, keyword arguments)."""
+    with engine.connect() as conn:
+        texts = [r[0] for r in conn.exec_driver_sql(
+            "SELECT text FROM messages WHERE text IS NOT NULL ORDER BY id LIMIT 20000")]
+        chat = conn.exec_driver_sql(
+            "SELECT display_name FROM chats WHERE display_name IS NOT NULL AND display_name != '' "
+            "ORDER BY message_count DESC LIMIT 1").scalar()
+        sender = conn.exec_driver_sql(
+            "SELECT c.first_name FROM contacts c JOIN messages m ON m.sender_contact_id = c.id "
+            "WHERE c.first_name IS NOT NULL GROUP BY c.id ORDER BY count(*) DESC LIMIT 1").scalar()
+        middle = conn.exec_driver_sql("SELECT sent_at FROM messages ORDER BY sent_at LIMIT 1 OFFSET "
+                                      "(SELECT count(*) / 2 FROM messages)").scalar()
+    import re
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from backend.search.marks import symbol_spans
+
+    words = Counter(w for t in texts for w in set(re.findall(r"[a-z]{4,}", t.lower())))
+    common = [w for w, _ in words.most_common(40)]
+    emoji = [c for c, _ in Counter(c for t in texts for _, _, c in symbol_spans(t)).most_common(12)]
+    bigrams = Counter(" ".join(p) for t in texts for p in zip(re.findall(r"[a-z]+", t.lower()),
+                                                              re.findall(r"[a-z]+", t.lower())[1:], strict=False))
+    phrases = [f'"{b}"' for b, _ in bigrams.most_common(30)][::2]
+    day = datetime.fromtimestamp(middle / 1000, UTC).date().isoformat()
+    filtered = [f"{common[i % len(common)]} {f}" for i, f in enumerate(
+        ["from:me", "from:them", f'in:"{chat}"', f"from:{sender}", f"after:{day}", f"before:{day}", "has:link",
+         "has:attachment"])]
+    return {
+        "word": [(w, {}) for w in common[:20]],
+        "emoji": [(e, {}) for e in emoji],
+        "phrase": [(p, {}) for p in phrases],
+        "filtered": [(q, {}) for q in filtered],
+        "sorted": [(w, {"sort": sort}) for w in common[:10] for sort in ("newest", "oldest")],
+    }
+
+
+def latencies(engine, pools: dict, *, modes: tuple[str, ...], repeat: int) -> dict:
+    """p50/p95 (ms) of message search for each kind of query and mode, each query run `repeat` times."""
+    from backend.search.message_search import search_messages
+
+    out: dict = {}
+    for mode in modes:
+        out[mode] = {}
+        for kind, pool in pools.items():
+            if not pool:
+                continue
+            search_messages(engine, pool[0][0], mode=mode, **pool[0][1])  # warm
+            times = []
+            for _ in range(repeat):
+                for q, kwargs in pool:
+                    t0 = time.perf_counter()
+                    search_messages(engine, q, mode=mode, limit=20, **kwargs)
+                    times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            out[mode][kind] = {"queries": len(times), "p50_ms": round(statistics.median(times), 2),
+                               "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
+    return out
 
 
 def main() -> None:
@@ -81,9 +199,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--chats", type=int, default=None)
     parser.add_argument("--contacts", type=int, default=None)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--profile", choices=("hybrid", "fts", "vector"), default=None,
-                        help="also print a cProfile of that mode's queries (top 30 by cumulative time) to stderr")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each query pool")
+    parser.add_argument("--no-ranking", action="store_true", help="latencies only")
+    parser.add_argument("--grid", action="store_true", help="also hybrid ranking for each fusion setting in GRID")
+    parser.add_argument("--no-embed", action="store_true", help="no vectors: fts latencies only")
     args = parser.parse_args()
     chats = args.chats or max(12, min(300, args.messages // 1000))
     contacts = args.contacts or max(30, min(1000, args.messages // 300))
@@ -108,42 +227,26 @@ def main() -> None:
             "AND text IS NOT NULL AND text != ''").scalar_one()
 
     phases["import"] = _phase_peak()
-    get_embedder()  # model load is not throughput
-    started = time.perf_counter()
-    stats = service.embed_conversations(engine, update_index=False)
-    embed_s = time.perf_counter() - started
-    phases["embed"] = _phase_peak()
-    rss_after_embed = _rss_mb()
-
-    started = time.perf_counter()
-    loaded = vindex.build_index(engine, model=settings.embedding_model)
-    build_s = time.perf_counter() - started
-    phases["build"] = _phase_peak()
+    stats, embed_s, build_s, rss_after_embed, vectors = {"chunks": 0}, 0.0, 0.0, None, 0
+    if not args.no_embed:
+        get_embedder()  # model load is not throughput
+        started = time.perf_counter()
+        stats = service.embed_conversations(engine, update_index=False)
+        embed_s = time.perf_counter() - started
+        phases["embed"] = _phase_peak()
+        rss_after_embed = _rss_mb()
+        started = time.perf_counter()
+        vectors = vindex.build_index(engine, model=settings.embedding_model).count
+        build_s = time.perf_counter() - started
+        phases["build"] = _phase_peak()
 
     topics = summary.get("topics", [])
-    pool = [t["title"] for t in topics] + [" ".join(t["keywords"]) for t in topics]
-    pool += [k for t in topics for k in t["keywords"]]
-    pool += ["dinner tonight", "running late", "happy birthday", "see you tomorrow", "movie", "weekend plans"]
-    timings = {}
-    for mode in ("hybrid", "fts", "vector"):
-        service.hybrid_search(engine, pool[0], mode=mode)  # warm the index cache
-        latencies = []
-        profile = cProfile.Profile() if mode == args.profile else None
-        if profile:
-            profile.enable()
-        for i in range(args.queries):
-            t0 = time.perf_counter()
-            service.hybrid_search(engine, pool[i % len(pool)], mode=mode, limit=20)
-            latencies.append((time.perf_counter() - t0) * 1000)
-        if profile:
-            profile.disable()
-            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
-        latencies.sort()
-        timings[mode] = {"p50_ms": round(statistics.median(latencies), 2),
-                         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2)}
-
+    pools = _query_pools(engine)
+    timings = latencies(engine, pools, modes=("fts",) if args.no_embed else ("fts", "hybrid"), repeat=args.repeat)
     phases["search"] = _phase_peak()
-    recall = _recall_at_10(engine, service, topics)
+    labelled = _labelled(engine, topics)
+    recall = ranking(engine, service, labelled) if not (args.no_ranking or args.no_embed) else None
+    grid = fusion_grid(engine, labelled) if args.grid and not args.no_embed else None
 
     print(json.dumps({
         "messages": summary["messages"], "searchable_messages": searchable, "chats": chats,
@@ -151,9 +254,8 @@ def main() -> None:
         "embed_seconds": round(embed_s, 2),
         "embed_messages_per_s": round(searchable / embed_s, 1) if embed_s else None,
         "embed_chunks_per_s": round(stats["chunks"] / embed_s, 1) if embed_s else None,
-        "index_vectors": loaded.count, "index_build_seconds": round(build_s, 3),
-        "search": timings, "queries": args.queries,
-        "recall_at_10": recall,
+        "index_vectors": vectors, "index_build_seconds": round(build_s, 3),
+        "search_ms": timings, "ranking": recall, "fusion_grid": grid,
         # resetting VmHWM per phase resets getrusage's figure too: the peak is the largest phase's
         "peak_rss_mb": max([round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                             *(v for v in phases.values() if v is not None)]),

@@ -6,6 +6,7 @@ import os
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     llm_max_concurrency: int = Field(default=8, ge=1)  # per provider, shared by every process through Redis
     llm_requests_per_minute: int = Field(default=600, ge=0)  # 0: no rate limit
     llm_provider_limits: dict[str, dict[str, int]] = Field(default_factory=dict)  # {"openai": {"max_concurrency": 4}}
+    eve_max_steps: int = Field(default=6, ge=1, le=20)  # model turns of one answer (each may call tools)
+    eve_max_tokens: int = Field(default=1024, ge=64)  # output tokens of one model turn
+    tools_privacy: Literal["full", "redacted", "aggregate"] = "full"  # what Eve's and MCP's tool results show
     embedding_model: str = LOCAL_EMBEDDING_MODEL
     embedding_api_base: str = ""
     embedding_api_key: SecretStr = SecretStr("")
@@ -57,6 +61,7 @@ class Settings(BaseSettings):
     api_token: str = ""  # empty: a fresh random token per launch
     renderer_dir: Path | None = None  # the inbox UI served at /app (None: app/electron/renderer)
     log_level: str = "INFO"
+    start_timeout_s: float = Field(default=60.0, gt=0)  # `up`: every child healthy within this (slow machines: more)
     live_sync: bool = True  # the API process watches the source and mirrors changes as they happen
     sync_safety_interval_s: float = Field(default=2.0, gt=0)  # safety check when file events are missed
     sync_use_events: bool = True  # file-system events (off: the safety check alone)

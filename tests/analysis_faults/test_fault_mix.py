@@ -125,7 +125,7 @@ def test_fault_mix_every_job_done_or_recorded_then_replay_finishes_without_doubl
 
     provider.stop_faults()
     engine = get_engine()
-    for job_id, row in failures.items():
+    for _job_id, row in failures.items():
         retry_failed_task(engine, row["id"], redis_url=redis_server.url)
 
     def all_done():

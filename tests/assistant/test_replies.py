@@ -54,7 +54,7 @@ def test_tokens_stream_as_separate_events_in_order_and_the_final_text_is_stored(
     assert final["content"] == "".join(deltas) == "You booked the tickets [S1] for the twelfth of May."
     assert _stored(client, tid, mid)["content"] == final["content"]
     prompt = fake_openai.requests[-1]["messages"]
-    assert "[prompt: eve-answer-v1]" in prompt[0]["content"]
+    assert "[prompt: eve-tools-v1]" in prompt[0]["content"]
     assert json.loads(prompt[1]["content"].split("```json", 1)[1].rsplit("```", 1)[0])["question"] == \
         "When are the tickets for?"
     thread = client.get(f"/api/assistant/threads/{tid}").json()

@@ -9,6 +9,10 @@ Replies are deterministic: by default a JSON object built to satisfy the JSON Sc
 (the gateway sends it in a message after "JSON Schema:"), or an echo sentence when there is none; set
 `responder` (request body -> str or dict) to reply anything else.
 
+Tool calls: a responder may return `ToolCalls([("name", {args}), ...], content="")`: the reply then asks for
+those tools (finish_reason "tool_calls"), streamed as OpenAI streams them (the arguments' JSON in pieces).
+`tool_results(body)` reads back the tool messages a request carries.
+
 Faults: `script(...)` queues exact outcomes for the next requests ("429", "500", "400", "401", "hang",
 "malformed", "ok"); with the queue empty, `faults` draws them at random (seeded) by probability. A 429
 carries `Retry-After: retry_after`. A hang holds the request for `hang_s` (past the client's timeout).
@@ -34,6 +38,33 @@ from typing import Any
 
 SCHEMA_MARKER = re.compile(r"JSON Schema:\s*(\{.*\})\s*$", re.DOTALL)
 OUTCOMES = ("ok", "429", "500", "400", "401", "hang", "malformed")
+
+
+@dataclass
+class ToolCalls:
+    """A reply that calls tools: (name, arguments) pairs, with optional text before them."""
+
+    calls: list[tuple[str, dict[str, Any] | str]]
+    content: str = ""
+
+    def openai(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        seed = _completion_id(body)[-8:]
+        return [{"id": f"call_{seed}_{i}", "type": "function",
+                 "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+                for i, (name, args) in enumerate(self.calls)]
+
+
+def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool messages of a request, oldest first: {tool_call_id, content (parsed JSON when it is)}."""
+    out = []
+    for message in body.get("messages", []):
+        if message.get("role") == "tool":
+            try:
+                content = json.loads(message.get("content") or "")
+            except (json.JSONDecodeError, TypeError):
+                content = message.get("content")
+            out.append({"tool_call_id": message.get("tool_call_id"), "content": content})
+    return out
 
 
 @dataclass
@@ -207,7 +238,7 @@ def fake_vector(text: str, dim: int) -> list[float]:
 class FakeOpenAI:
     def __init__(self, *, latency_s: float = 0.0, faults: FaultMix | None = None, retry_after: str = "1",
                  hang_s: float = 5.0, seed: int = 0, embedding_dim: int = 8,
-                 responder: Callable[[dict[str, Any]], str | dict[str, Any]] | None = None) -> None:
+                 responder: Callable[[dict[str, Any]], str | dict[str, Any] | ToolCalls] | None = None) -> None:
         self.latency_s = latency_s
         self.faults = faults or FaultMix()
         self.retry_after = retry_after
@@ -354,6 +385,12 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._embeddings(body)
                 return
             reply = fake.responder(body)
+            if isinstance(reply, ToolCalls):
+                if body.get("stream"):
+                    self._stream(body, reply.content, reply.openai(body))
+                else:
+                    self._json(200, _completion(body, reply.content, reply.openai(body)))
+                return
             content = reply if isinstance(reply, str) else json.dumps(reply)
             if outcome == "malformed":
                 content = content[: max(1, len(content) // 2)]  # cut mid-object: not valid JSON
@@ -371,7 +408,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self._json(200, {"object": "list", "data": data, "model": body.get("model", "fake"),
                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
-        def _stream(self, body: dict[str, Any], content: str) -> None:
+        def _stream(self, body: dict[str, Any], content: str, tool_calls: list[dict[str, Any]] | None = None) -> None:
             self.close_connection = True  # the end of the stream is the end of the connection (no length)
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -381,12 +418,22 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             completion_id = _completion_id(body)
             base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
                     "model": body.get("model", "fake")}
-            pieces = re.findall(r"\S+\s*", content) or [content]
+            pieces = re.findall(r"\S+\s*", content) or ([content] if content or not tool_calls else [])
             self._event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                               "finish_reason": None}]})
             for piece in pieces:
                 self._event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            for index, call in enumerate(tool_calls or []):
+                arguments = call["function"]["arguments"]
+                half = len(arguments) // 2
+                first = {"index": index, "id": call["id"], "type": "function",
+                         "function": {"name": call["function"]["name"], "arguments": arguments[:half]}}
+                rest = {"index": index, "function": {"arguments": arguments[half:]}}
+                for piece in (first, rest):
+                    self._event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [piece]},
+                                                      "finish_reason": None}]})
+            reason = "tool_calls" if tool_calls else "stop"
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
             if (body.get("stream_options") or {}).get("include_usage"):
                 self._event({**base, "choices": [], "usage": _usage(body, content)})
             self.wfile.write(b"data: [DONE]\n\n")
@@ -424,10 +471,13 @@ def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
+def _completion(body: dict[str, Any], content: str, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content or (None if tool_calls else content)}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
     return {
         "id": _completion_id(body), "object": "chat.completion", "created": int(time.time()),
         "model": body.get("model", "fake"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
         "usage": _usage(body, content),
     }

@@ -63,7 +63,7 @@ def test_conversations_split_at_the_gap(demo_source):
     rows = conn.execute("SELECT chat_id, conversation_id, sent_at FROM messages ORDER BY chat_id, sent_at, id").fetchall()
     assert all(r["conversation_id"] is not None for r in rows)
     splits = 0
-    for previous, current in zip(rows, rows[1:]):
+    for previous, current in zip(rows, rows[1:], strict=False):
         if previous["chat_id"] != current["chat_id"]:
             continue
         gap = current["sent_at"] - previous["sent_at"]

@@ -61,7 +61,7 @@ def test_live_message_then_90_minutes_later_sealed_ready_and_the_batch_pass_ran_
 
     # redelivery: the same events again, and the check again, change nothing
     client = redis_client(redis_server.url)
-    for entry_id, fields in client.xrange(STREAM):
+    for _entry_id, fields in client.xrange(STREAM):
         client.xadd(STREAM, fields)
     _seal_at(celery_workers, later + 1)
     time.sleep(2.0)

@@ -44,8 +44,11 @@ SAMPLES = {
     "sources": [{"id": "S1", "kind": "message", "title": None, "text": "The concert is on 12 May.",
                  "sender": "Sam Rivera", "sent_at": "2024-05-03T18:02:00+02:00", "conversation_id": 3,
                  "message_id": 1}],
+    "today": "2024-05-10",
+    "max_steps": 6,
 }
-REQUIRED_PROMPTS = {"convo-all-v1", "commitment-extraction-v1", "commitment-reconciliation-v1", "eve-answer-v1"}
+REQUIRED_PROMPTS = {"convo-all-v1", "commitment-extraction-v1", "commitment-reconciliation-v1", "eve-answer-v1",
+                    "eve-tools-v1"}
 REQUIRED_PACKS = {"conversation-analysis", "commitments", "eve-chat"}
 
 

@@ -1,59 +1,16 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import subprocess
 import sys
 
-import pytest
 from fastapi.testclient import TestClient
 
 from backend.api.app import create_app
 from backend.config import get_settings
-from backend.db.engine import dispose_engines, get_engine
-from backend.mirror.importer import import_source
 from backend.search import service
-from backend.source.demo.generator import MANIFEST_NAME
 from backend.vectors import index as vindex
 from tests.api_fixtures import AUTH, TOKEN
-
-_BUILT: dict[str, object] = {}
-
-
-@pytest.fixture
-def corpus(demo_template, isolated_data_dir):
-    """A demo source with four planted topics, imported and embedded (once; copied into each test's data dir)."""
-    source = demo_template(messages=2000, chats=12, contacts=30, seed=5)
-    settings = get_settings()
-    if "dir" in _BUILT:
-        dispose_engines()
-        shutil.copytree(_BUILT["dir"], settings.data_dir, dirs_exist_ok=True)
-        engine = get_engine(settings.central_db_path)
-        stats = _BUILT["stats"]
-    else:
-        import_source(settings, source=source / "chat.db", addressbook_dir=source / "AddressBook")
-        engine = get_engine(settings.central_db_path)
-        stats = service.embed_conversations(engine)
-        dispose_engines()
-        with sqlite3.connect(settings.central_db_path) as db:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        keep = source.parent / "search-corpus"
-        shutil.copytree(settings.data_dir, keep, ignore=shutil.ignore_patterns("*-wal", "*-shm", "*.sock", "*.pid"))
-        _BUILT.update(dir=keep, stats=stats)
-        engine = get_engine(settings.central_db_path)
-    topics = json.loads((source / MANIFEST_NAME).read_text())["topics"]
-    db = sqlite3.connect(settings.central_db_path)
-    for topic in topics:
-        marks = ",".join("?" * len(topic["message_guids"]))
-        topic["message_ids"] = {r[0] for r in db.execute(f"SELECT id FROM messages WHERE guid IN ({marks})",
-                                                         topic["message_guids"])}
-        topic["conversation_ids"] = {r[0] for r in db.execute(
-            f"SELECT DISTINCT conversation_id FROM messages WHERE guid IN ({marks})", topic["message_guids"])}
-        topic["chat_id"] = db.execute(f"SELECT chat_id FROM messages WHERE guid IN ({marks})",
-                                      topic["message_guids"]).fetchone()[0]
-    db.close()
-    return engine, topics, stats
 
 
 def test_embedding_skips_unchanged_chunks(corpus):
@@ -98,7 +55,7 @@ def test_filters(corpus):
     with engine.connect() as conn:
         first_at, contact = conn.exec_driver_sql(
             "SELECT min(sent_at), (SELECT contact_id FROM chat_participants WHERE chat_id = ? LIMIT 1) "
-            "FROM messages WHERE guid IN (%s)" % ",".join("?" * len(topic["message_guids"])),
+            "FROM messages WHERE guid IN ({})".format(",".join("?" * len(topic["message_guids"]))),
             (topic["chat_id"], *topic["message_guids"])).one()
     later = service.hybrid_search(engine, q, since=first_at + 86_400_000, limit=50)
     assert all(m["sent_at"] >= first_at + 86_400_000 for r in later for m in r["messages"])
@@ -152,15 +109,16 @@ def test_api_and_cli(corpus):
     topic = topics[2]
     app = create_app(get_settings(), token=TOKEN)
     with TestClient(app, base_url="http://127.0.0.1:8765", headers=AUTH) as client:
-        response = client.get("/api/search", params={"q": " ".join(topic["keywords"]), "limit": 5})
+        response = client.get("/api/search/conversations", params={"q": " ".join(topic["keywords"]), "limit": 5})
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["results"][0]["conversation_id"] in topic["conversation_ids"]
         assert client.get("/api/search", params={"q": ""}).status_code in (400, 422)
-        narrowed = client.get("/api/search", params={"q": topic["keywords"][0], "chat_id": topic["chat_id"]}).json()
+        narrowed = client.get("/api/search/conversations",
+                              params={"q": topic["keywords"][0], "chat_id": topic["chat_id"]}).json()
         assert {r["chat_id"] for r in narrowed["results"]} == {topic["chat_id"]}
-    out = subprocess.run([sys.executable, "-m", "backend.cli.main", "search", " ".join(topic["keywords"]), "--limit", "3"],
-                         capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "backend.cli.main", "search", " ".join(topic["keywords"]), "--limit",
+                          "3", "--conversations"], capture_output=True, text=True, check=True, timeout=120)
     printed = json.loads(out.stdout.strip().splitlines()[-1])
     assert printed["results"][0]["conversation_id"] in topic["conversation_ids"]
 

@@ -235,7 +235,7 @@ def test_steps_follow_the_mix_keep_the_db_valid_and_rowids_rising(writer, reader
     writer.write_message(from_me=False)  # something unread to read
     done = set()
     total = 0.0
-    for action, share in ACTIONS:  # every action once, by choice
+    for _action, share in ACTIONS:  # every action once, by choice
         result = writer.step(total + share / 2)
         total += share
         done.add(result["action"])

@@ -29,7 +29,7 @@ def _stream_of(*groups: tuple[str, list]) -> bytes:
     writer = TypedStreamWriter()
     for types, values in groups:
         writer.begin_group(types)
-        for spec, value in zip(types, values):
+        for spec, value in zip(types, values, strict=False):
             if spec == "+":
                 writer.write_unshared_bytes(value)
             elif spec == "d":

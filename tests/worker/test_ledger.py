@@ -46,7 +46,7 @@ def test_backoff_grows_with_jitter_and_caps() -> None:
     assert len({backoff_s(3, base_s=1.0, max_s=60.0) for _ in range(20)}) > 1
 
 
-def record(engine, exc: BaseException = ValueError("bad"), args=(1, "a")) -> dict:
+def record(engine, exc: BaseException = ValueError("bad"), args=(1, "a")) -> dict:  # noqa: B008 - an exception value, never mutated
     return failures.record_failure(task_id="tid", task_name="sample.x", queue="db", args=list(args),
                                    kwargs={"b": 2, "a": 1}, exc=exc, engine=engine)
 

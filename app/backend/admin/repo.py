@@ -35,6 +35,6 @@ def delete_failed_tasks(conn: Connection, *, statuses: tuple[str, ...]) -> int:
     placeholders = ", ".join(f":s{i}" for i in range(len(statuses)))
     return execute(
         conn,
-        f"DELETE FROM failed_tasks WHERE status IN ({placeholders})",  # noqa: S608 - placeholders only
+        f"DELETE FROM failed_tasks WHERE status IN ({placeholders})",
         {f"s{i}": status for i, status in enumerate(statuses)},
     )

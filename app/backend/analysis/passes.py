@@ -13,13 +13,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from backend.analysis import repo
+from backend.analysis import repo, windowing
 from backend.analysis.context import conversation_context
 from backend.analysis.registry import AnalysisPass, Findings, FindingsContext, get, register
+from backend.commitments import reconcile
 from backend.config import get_settings
+from backend.db.clock import now_ms
 from backend.db.session import session_scope
 from backend.prompts import load_prompt
 
+RECONCILIATION_PROMPT = "commitment-reconciliation-v1"
 EMOTIONS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "trust", "anticipation")
 
 
@@ -35,21 +38,44 @@ def call_llm(engine: Engine, job_id: int, *, model: str | None = None) -> dict[s
         if job is None or job["status"] == "done":
             return None
         context = conversation_context(conn, job["conversation_id"])
-    analysis_pass = get(job["pass_name"])
+        analysis_pass = get(job["pass_name"])
+        previous = reconcile.previous_commitments(conn, chat_id=context.chat_id, conversation_id=context.conversation_id,
+                                                  now_ms=now_ms()) if analysis_pass.reconciles else []
     prompt = load_prompt(analysis_pass.prompt_id)
-    result = complete_json(
-        timeout_s=get_settings().llm_timeout_s,
-        model=model or get_settings().llm_model, messages=prompt.render(conversation=context.payload),
+    settings = get_settings()
+    parts = windowing.windows(context.payload, windowing.Budget.of_pack(analysis_pass.pack_id)) \
+        if analysis_pass.pack_id else [context.payload]
+    replies = [complete_json(
+        timeout_s=settings.llm_timeout_s,
+        model=model or settings.llm_model, messages=prompt.render(conversation=part),
         schema=prompt.result_schema, prompt_id=prompt.id, prompt_version=prompt.version,
         temperature=prompt.temperature, engine=engine,
-    )
+    ) for part in parts]
+    result = replies[0]
+    reconciliation = None
+    if previous:  # a later conversation may keep, cancel or move what was promised before
+        check = load_prompt(RECONCILIATION_PROMPT)
+        updates: dict[Any, dict[str, Any]] = {}
+        for part in parts:
+            answer = complete_json(
+                timeout_s=settings.llm_timeout_s, model=model or settings.llm_model,
+                messages=check.render(conversation=part, previous_commitments=previous),
+                schema=check.result_schema, prompt_id=check.id, prompt_version=check.version,
+                temperature=check.temperature, engine=engine,
+            )
+            for update in answer.data.get("updates") or []:  # the first window that changed it wins
+                if update.get("evidence_message_id") is not None:
+                    updates.setdefault(update.get("id"), update)
+        reconciliation = {"previous": previous, "updates": list(updates.values())}
     return {
+        "reconciliation": reconciliation,
         "job_id": job_id, "pass_name": analysis_pass.name, "conversation_id": context.conversation_id,
         "chat_id": context.chat_id, "revision": job["revision"], "prompt_id": prompt.id,
         "prompt_version": prompt.version, "model": result.model, "completion_id": result.completion_id,
-        "tokens_in": result.tokens_in, "tokens_out": result.tokens_out, "cost_usd": result.cost_usd,
-        "cached": result.cached, "estimated_tokens": context.estimated_tokens,
-        "contact_ids": context.contact_ids, "data": result.data,
+        "tokens_in": sum(r.tokens_in for r in replies), "tokens_out": sum(r.tokens_out for r in replies),
+        "cost_usd": sum(r.cost_usd or 0.0 for r in replies), "cached": all(r.cached for r in replies),
+        "estimated_tokens": context.estimated_tokens, "windows": len(parts),
+        "contact_ids": context.contact_ids, "data": windowing.merge(prompt.id, [r.data for r in replies]),
     }
 
 
@@ -128,9 +154,10 @@ def _version(prompt_id: str) -> str:
 
 BASIC = register(AnalysisPass(
     name="basic", kind="batch", prompt_id="convo-all-v1", prompt_version=_version("convo-all-v1"),
-    findings=basic_findings,
+    findings=basic_findings, pack_id="conversation-analysis",
 ))
 COMMITMENTS = register(AnalysisPass(
     name="commitments", kind="batch", prompt_id="commitment-extraction-v1",
-    prompt_version=_version("commitment-extraction-v1"), findings=commitment_findings,
+    prompt_version=_version("commitment-extraction-v1"), findings=commitment_findings, pack_id="commitments",
+    reconciles=True,
 ))

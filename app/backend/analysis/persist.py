@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from backend.analysis import registry, repo, results_repo
+from backend.analysis.passes import due_at_ms
 from backend.analysis.registry import FindingsContext
+from backend.commitments import reconcile
 from backend.db.clock import now_ms
 from backend.db.session import run_write
 from backend.events import outbox
@@ -85,6 +87,10 @@ def replace_results(conn: Connection, *, payload: dict[str, Any], now_ms: int) -
         events.append(ensure_commitment(conn, commitment=commitment, fp=fp, existing=existing,
                                         now_ms=now_ms))
     counts["commitments"] = len(events)
+    if payload.get("reconciliation"):
+        counts["reconciled"] = reconcile.apply_updates(
+            conn, updates=payload["reconciliation"]["updates"], previous=payload["reconciliation"]["previous"],
+            message_ids=ctx.message_ids, due_at_ms=due_at_ms, now_ms=now_ms)
     outbox.record(conn, [AnalysisJobDone(job_id=payload.get("job_id"), conversation_id=conversation_id,
                                          pass_name=analysis_pass.name)])
     return {"analysis_id": analysis_id, "model": payload["model"], "counts": counts,

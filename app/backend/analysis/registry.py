@@ -57,6 +57,8 @@ class AnalysisPass:
     prompt_version: str
     run: PassFunction | None = None  # a local pass
     findings: FindingsFunction | None = None  # a model pass
+    pack_id: str | None = None  # the context pack whose message budget windows long conversations
+    reconciles: bool = False  # also asks commitment-reconciliation-v1 about the chat's earlier open commitments
 
     @property
     def uses_llm(self) -> bool:

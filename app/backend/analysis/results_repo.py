@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.db.session import fetch_all, fetch_one
+from backend.db.session import fetch_all, fetch_one, sqlite_of
 
 FINDING_TABLES = ("entities", "topics", "emotions", "humor_items")
 _COLUMNS = {
@@ -26,7 +26,7 @@ _JSON_COLUMNS = frozenset({"reason", "laughed_by", "committed_to"})
 
 
 _INSERT_FINDINGS = {
-    table: (f"INSERT INTO {table} (analysis_id, conversation_id, chat_id, {', '.join(columns)}) "  # noqa: S608
+    table: (f"INSERT INTO {table} (analysis_id, conversation_id, chat_id, {', '.join(columns)}) "
             f"VALUES (?, ?, ?, {', '.join('?' for _ in columns)})")
     for table, columns in _COLUMNS.items()
 }
@@ -34,7 +34,7 @@ _INSERT_FINDINGS = {
 
 def _raw(conn: Connection) -> sqlite3.Connection:
     """The sqlite3 connection under `conn`, in the transaction `conn` holds."""
-    return conn.connection.driver_connection
+    return sqlite_of(conn)
 
 
 def list_message_ids(conn: Connection, *, conversation_id: int) -> list[int]:
@@ -69,7 +69,7 @@ def upsert_analysis(conn: Connection, *, analysis: dict[str, Any], now_ms: int) 
 
 def delete_findings(conn: Connection, *, analysis_id: int) -> int:
     raw = _raw(conn)
-    return sum(raw.execute(f"DELETE FROM {table} WHERE analysis_id = ?", (analysis_id,)).rowcount  # noqa: S608
+    return sum(raw.execute(f"DELETE FROM {table} WHERE analysis_id = ?", (analysis_id,)).rowcount
                for table in FINDING_TABLES)
 
 
@@ -84,7 +84,7 @@ def create_findings(conn: Connection, *, table: str, analysis_id: int, conversat
 
 
 def list_findings(conn: Connection, *, table: str, conversation_id: int) -> list[dict[str, Any]]:
-    return fetch_all(conn, f"SELECT * FROM {table} WHERE conversation_id = :c ORDER BY id",  # noqa: S608
+    return fetch_all(conn, f"SELECT * FROM {table} WHERE conversation_id = :c ORDER BY id",
                      {"c": conversation_id})
 
 
@@ -116,7 +116,7 @@ def create_commitment(conn: Connection, *, commitment: dict[str, Any], now_ms: i
 def update_commitment(conn: Connection, *, commitment_id: int, changes: dict[str, Any], now_ms: int) -> int:
     columns = sorted(changes)
     sets = ", ".join(f"{c} = :{c}" for c in columns)
-    return _raw(conn).execute(f"UPDATE commitments SET {sets}, updated_at = :now WHERE id = :id",  # noqa: S608
+    return _raw(conn).execute(f"UPDATE commitments SET {sets}, updated_at = :now WHERE id = :id",
                               {**{c: _db_value(c, changes[c]) for c in columns}, "now": now_ms,
                                "id": commitment_id}).rowcount
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/analysis/streaming", tags=["analysis progress"])
 SCOPE_KEYS = {"conversation": "conversation_id", "chat": "chat_id", "run": "run_id", "job": "job_id"}
 
 
-def scope_filter(scope: str):
+def scope_filter(scope: str) -> Callable[[dict[str, Any]], bool]:
     """`all`, `event:<name prefix>`, or `<conversation|chat|run|job>:<id>` (matched on the event's payload)."""
     if scope in ("", "all"):
         return lambda _entry: True
@@ -42,18 +43,18 @@ def _start(start_id: str | None, last_event_id: str | None) -> str:
 
 @router.get("/queue/stream")
 async def queue_stream(request: Request, scope: str = Query("all"), start_id: str | None = Query(None),
-                       last_event_id: str | None = Header(None)):
+                       last_event_id: str | None = Header(None)) -> EventSourceResponse:
     """Pipeline events (sealing, analysis readiness, jobs, runs) for a scope, live; `start_id` (or
     Last-Event-ID) resumes after that stream entry ("0" replays what the stream still holds)."""
     accepts = scope_filter(scope)
-    frames = read_stream(require_broker(request.app.state.settings.redis_url), STREAM, start_id=_start(start_id, last_event_id),
-                         accepts=accepts)
+    frames = read_stream(require_broker(request.app.state.settings.redis_url), STREAM,
+                         start_id=_start(start_id, last_event_id), accepts=accepts)
     return EventSourceResponse(frames, headers=SSE_HEADERS)
 
 
 @router.get("/redis_stream/{stream}")
 async def redis_stream(stream: str, request: Request, start_id: str | None = Query(None),
-                       last_event_id: str | None = Header(None)):
+                       last_event_id: str | None = Header(None)) -> EventSourceResponse:
     """Any ChatStats stream (`chatstats:*`) as SSE, resumable by entry id."""
     frames = read_stream(require_broker(request.app.state.settings.redis_url), check_stream_name(stream),
                          start_id=_start(start_id, last_event_id))

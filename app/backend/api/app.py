@@ -11,13 +11,15 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__
 from backend.admin.router import router as admin_router
+from backend.analysis.coverage.router import router as analysis_coverage_router
 from backend.analysis.runs.router import router as analysis_runs_router
 from backend.analysis.streaming import router as analysis_streaming_router
 from backend.api.errors import install_error_handlers
 from backend.api.openapi import install_openapi
-from backend.api.security import LOOPBACK_NAMES, LoopbackSecurityMiddleware, new_token
+from backend.api.security import LOOPBACK_NAMES, MCP_PATH, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
 from backend.assistant.router import router as assistant_router
+from backend.attachments.router import router as attachments_router
 from backend.chats.router import router as chats_router
 from backend.commitments.router import router as commitments_router
 from backend.config import Settings, get_settings
@@ -31,6 +33,7 @@ from backend.health.router import router as health_router
 from backend.insights.router import router as insights_router
 from backend.live.hub import MessageHub
 from backend.live.router import router as live_router
+from backend.mcp.mount import McpMount
 from backend.messages.router import router as messages_router
 from backend.search.router import router as search_router
 from backend.settings.router import router as settings_router
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     engine = get_engine(settings.central_db_path)
 
     hub = MessageHub()
+    mcp_mount = McpMount(engine, privacy=settings.tools_privacy, path=MCP_PATH)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +63,8 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
                 app.state.watcher.sync.after_commit.append(app.state.relay.wake)
         log.info("API ready (central.db %s)", settings.central_db_path)
         try:
-            yield
+            async with mcp_mount.running():
+                yield
         finally:
             if app.state.watcher is not None:
                 app.state.watcher.stop()
@@ -86,15 +91,18 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(chats_router, prefix="/api")
     app.include_router(conversations_router, prefix="/api")
     app.include_router(messages_router, prefix="/api")
+    app.include_router(attachments_router, prefix="/api")
     app.include_router(contacts_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
     app.include_router(analysis_streaming_router, prefix="/api")
     app.include_router(analysis_runs_router, prefix="/api")
+    app.include_router(analysis_coverage_router, prefix="/api")
     app.include_router(admin_router, prefix="/api")
     app.include_router(insights_router, prefix="/api")
     app.include_router(commitments_router, prefix="/api")
     app.include_router(assistant_router, prefix="/api")
     app.include_router(search_router, prefix="/api")
+    app.router.routes.append(mcp_mount.route)  # MCP over streamable HTTP, behind the same token
     mount_renderer(app, settings.renderer_dir)
     install_openapi(app)
     if settings.cors_origins:

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PUBLIC_API_PATHS = frozenset({"/api/health"})
+MCP_PATH = "/mcp"  # the MCP server (streamable HTTP): the same token as /api
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -65,7 +66,8 @@ class LoopbackSecurityMiddleware:
         if not host_allowed(request.headers.get("host"), self._allowed_hosts):
             return _error(400, "bad_host", "Host header is not the loopback address this server serves")
         path = request.url.path
-        if path.startswith("/api") and path not in PUBLIC_API_PATHS and request.method != "OPTIONS":
+        guarded = path.startswith("/api") or path == MCP_PATH or path.startswith(MCP_PATH + "/")
+        if guarded and path not in PUBLIC_API_PATHS and request.method != "OPTIONS":
             supplied = bearer_token(request)
             # as bytes: compare_digest refuses a str with non-ASCII characters (any such token is wrong)
             if not supplied or not hmac.compare_digest(supplied.encode("utf-8", "surrogateescape"),

@@ -22,6 +22,13 @@ class ReplyFailed(BackendError):
     code = "reply_failed"
 
 
+class StepLimitReached(BackendError):
+    """The model kept calling tools past the step limit of one answer."""
+
+    status_code = 422
+    code = "step_limit"
+
+
 class UnknownContext(BackendError):
     """A thread's context names chats or contacts that do not exist."""
 

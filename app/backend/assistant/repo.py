@@ -44,7 +44,8 @@ def update_thread(conn: Connection, *, thread_id: int, title: str, now_ms: int) 
 
 
 def touch_thread(conn: Connection, *, thread_id: int, now_ms: int) -> int:
-    return execute(conn, "UPDATE chatbot_threads SET updated_at = :now WHERE id = :id", {"id": thread_id, "now": now_ms})
+    return execute(conn, "UPDATE chatbot_threads SET updated_at = :now WHERE id = :id",
+                   {"id": thread_id, "now": now_ms})
 
 
 def mark_thread_read(conn: Connection, *, thread_id: int, now_ms: int) -> int:
@@ -138,7 +139,8 @@ def create_document(conn: Connection, *, thread_id: int, title: str, content: st
     document_id = fetch_value(conn, """
         INSERT INTO chatbot_documents (thread_id, title, version, content, created_at)
         VALUES (:thread_id, :title,
-                (SELECT ifnull(max(version), 0) + 1 FROM chatbot_documents WHERE thread_id = :thread_id AND title = :title),
+                (SELECT ifnull(max(version), 0) + 1 FROM chatbot_documents
+                 WHERE thread_id = :thread_id AND title = :title),
                 :content, :now)
         RETURNING id
     """, {"thread_id": thread_id, "title": title, "content": content, "now": now_ms})
@@ -163,4 +165,5 @@ def list_documents(conn: Connection, *, thread_id: int, all_versions: bool) -> l
 
 
 def mark_document_read(conn: Connection, *, document_id: int, now_ms: int) -> int:
-    return execute(conn, "UPDATE chatbot_documents SET read_at = :now WHERE id = :id", {"id": document_id, "now": now_ms})
+    return execute(conn, "UPDATE chatbot_documents SET read_at = :now WHERE id = :id",
+                   {"id": document_id, "now": now_ms})

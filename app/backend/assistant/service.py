@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
-from backend.assistant import repo
+from backend.assistant import offline, repo, toolloop
 from backend.assistant.answer import AnswerText, parse_reply, resolve_citations
 from backend.assistant.exceptions import DocumentNotFound, MessageNotFound, ThreadNotFound, UnknownContext
 from backend.assistant.schemas import (
@@ -29,19 +30,24 @@ from backend.assistant.schemas import (
     ThreadContext,
     ThreadList,
 )
-from backend.config import get_settings
+from backend.config import OFFLINE_LLM_MODEL, get_settings
 from backend.db.clock import now_ms
 from backend.db.session import run_write, session_scope
 from backend.errors import BackendError
 from backend.prompts import load_pack, load_prompt
 
+if TYPE_CHECKING:
+    from backend.retrieval.fill import FilledContext
+
 log = logging.getLogger(__name__)
 
 PACK_ID = "eve-chat"
 PROMPT_ID = "eve-answer-v1"
+TOOLS_PROMPT_ID = "eve-tools-v1"
+OFFLINE_CHUNK_CHARS = 24
 HISTORY_TURNS = 10
 
-ReplyEvent = tuple[str, dict[str, Any]]  # ("text_delta" | "final" | "error", data)
+ReplyEvent = tuple[str, dict[str, Any]]  # ("text_delta" | "tool_call" | "tool_result" | "final" | "error", data)
 
 
 # ---- shaping ----------------------------------------------------------------------------------------
@@ -186,43 +192,139 @@ def stream_reply(engine: Engine, thread_id: int, message_id: int) -> Iterator[Re
         return
 
     settings = get_settings()
-    text = AnswerText()
+    model = settings.llm_model
+    shown = _Shown()
     finished = False
     try:
         question, history, context = _conversation_so_far(engine, thread_id, message_id)
-        filled = _fill(engine, question=question, context=context)
-        prompt = load_prompt(PROMPT_ID)
-        messages = prompt.render(user_name=filled.user_name, question=question, history=history,
-                                 sources=filled.prompt_sources())
-        from backend.llm import stream_text  # noqa: PLC0415 - imports LiteLLM
-
-        for delta in stream_text(model=settings.llm_model, messages=messages, prompt_id=prompt.id,
-                                 prompt_version=prompt.version, temperature=prompt.temperature, engine=engine):
-            visible = text.feed(delta)
-            if visible:
-                yield "text_delta", {"message_id": message_id, "delta": visible}
-        answer, citations = parse_reply(text.raw)
-        resolved = resolve_citations(citations, filled)
-        _finish(engine, message_id, status="done", content=answer, model=settings.llm_model, citations=resolved,
-                context={"pack": filled.pack_id, "ledger": filled.ledger.as_dict()})
-        finished = True
-        yield "final", {"message": get_message(engine, thread_id, message_id).model_dump(mode="json")}
+        if is_offline(model):
+            replies = _offline_reply(engine, message_id, question=question, history=history, context=context,
+                                     shown=shown)
+        else:
+            replies = _model_reply(engine, message_id, question=question, history=history, context=context,
+                                   shown=shown)
+        for name, data in replies:
+            if name == "done":
+                _finish(engine, message_id, status="done", content=data["content"], model=model,
+                        citations=data["citations"], context=data["context"])
+                finished = True
+                yield "final", {"message": get_message(engine, thread_id, message_id).model_dump(mode="json")}
+            else:
+                yield name, data
     except BackendError as exc:
         log.warning("reply %d failed: %s", message_id, exc)
-        _finish(engine, message_id, status="error", content=_partial(text), model=settings.llm_model, citations=[],
+        _finish(engine, message_id, status="error", content=shown.text(), model=model, citations=[],
                 error_code=exc.code, error=exc.message)
         finished = True
         yield "error", {"message_id": message_id, "code": exc.code, "message": exc.message}
     except Exception as exc:
         log.exception("reply %d failed", message_id)
-        _finish(engine, message_id, status="error", content=_partial(text), model=settings.llm_model, citations=[],
+        _finish(engine, message_id, status="error", content=shown.text(), model=model, citations=[],
                 error_code="reply_failed", error=f"{type(exc).__name__}: {exc}")
         finished = True
-        yield "error", {"message_id": message_id, "code": "reply_failed", "message": "Eve could not answer: " + str(exc)}
+        yield "error", {"message_id": message_id, "code": "reply_failed",
+                        "message": "Eve could not answer: " + str(exc)}
     finally:
         if not finished:  # the client went away mid-stream: keep what it saw, mark the reply interrupted
-            _finish(engine, message_id, status="error", content=_partial(text), model=settings.llm_model,
+            _finish(engine, message_id, status="error", content=shown.text(), model=model,
                     citations=[], error_code="interrupted", error="The stream was closed before the reply ended.")
+
+
+def is_offline(model: str) -> bool:
+    """No language model configured: the built-in offline analyzer stands in."""
+    return model.split("/", 1)[0] == OFFLINE_LLM_MODEL.split("/", 1)[0]
+
+
+class _Shown:
+    """The text of the reply the client has seen so far (kept when a reply fails midway)."""
+
+    def __init__(self) -> None:
+        self.answer: AnswerText = AnswerText()
+        self.extra = ""
+
+    def text(self) -> str:
+        return (_partial(self.answer) + self.extra).strip()
+
+
+def _chunks(text: str, size: int = OFFLINE_CHUNK_CHARS) -> Iterator[str]:
+    for start in range(0, len(text), size):
+        yield text[start:start + size]
+
+
+def _offline_reply(engine: Engine, message_id: int, *, question: str, history: list[dict[str, str]],
+                   context: ThreadContext, shown: _Shown) -> Iterator[ReplyEvent]:
+    """The router's answer to a known question form; else the best matching messages and the honest line."""
+    routed = offline.answer(engine, question, contact_names=_contact_names(engine, context))
+    if routed is not None:
+        for piece in _chunks(routed.text):
+            shown.extra += piece
+            yield "text_delta", {"message_id": message_id, "delta": piece}
+        yield "done", {"content": routed.text, "citations": routed.citations,
+                       "context": {"router": routed.kind}}
+        return
+    filled = _fill(engine, question=question, context=context)
+    prompt = load_prompt(PROMPT_ID)
+    messages = prompt.render(user_name=filled.user_name, question=question, history=history,
+                             sources=filled.prompt_sources())
+    from backend.llm import stream_text  # noqa: PLC0415 - imports LiteLLM
+
+    for delta in stream_text(model=get_settings().llm_model, messages=messages, prompt_id=prompt.id,
+                             prompt_version=prompt.version, temperature=prompt.temperature, engine=engine):
+        visible = shown.answer.feed(delta)
+        if visible:
+            yield "text_delta", {"message_id": message_id, "delta": visible}
+    answer, citations = parse_reply(shown.answer.raw)
+    note = "\n\n" + offline.NO_MODEL
+    shown.extra += note
+    yield "text_delta", {"message_id": message_id, "delta": note}
+    yield "done", {"content": answer + note, "citations": resolve_citations(citations, filled),
+                   "context": {"pack": filled.pack_id, "ledger": filled.ledger.as_dict(), "router": None}}
+
+
+def _model_reply(engine: Engine, message_id: int, *, question: str, history: list[dict[str, str]],
+                 context: ThreadContext, shown: _Shown) -> Iterator[ReplyEvent]:
+    """The model answers through the tool loop, with the eve-chat pack's sources in its first prompt."""
+    settings = get_settings()
+    filled = _fill(engine, question=question, context=context)
+    prompt = load_prompt(TOOLS_PROMPT_ID)
+    messages = prompt.render(user_name=filled.user_name, question=question, history=history,
+                             sources=filled.prompt_sources(), max_steps=settings.eve_max_steps,
+                             today=datetime.now().astimezone().date().isoformat())
+    outcome = toolloop.LoopOutcome()
+    step = 0
+    for name, data in toolloop.run(engine, model=settings.llm_model, messages=messages,
+                                   max_steps=settings.eve_max_steps, max_tokens=settings.eve_max_tokens,
+                                   prompt_id=prompt.id, prompt_version=prompt.version,
+                                   temperature=prompt.temperature, outcome=outcome):
+        if name != "text_delta":
+            yield name, {"message_id": message_id, **data}
+            continue
+        if data["step"] != step:  # a new turn: its text is decoded afresh
+            step, shown.answer = data["step"], AnswerText()
+        visible = shown.answer.feed(data["delta"])
+        if visible:
+            yield "text_delta", {"message_id": message_id, "delta": visible}
+    shown.answer = AnswerText()
+    shown.answer.feed(outcome.raw)
+    answer, citations = parse_reply(outcome.raw)
+    resolved = resolve_citations([c for c in citations if not c["source_id"].startswith("M")], filled)
+    resolved += toolloop.message_citations(answer, citations, outcome)
+    yield "done", {"content": answer, "citations": resolved,
+                   "context": {"pack": filled.pack_id, "ledger": filled.ledger.as_dict(),
+                               "tools": {"steps": outcome.steps, "calls": outcome.tool_calls,
+                                         "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out}}}
+
+
+def _contact_names(engine: Engine, context: ThreadContext) -> list[str]:
+    from backend.contacts.service import get_contact  # noqa: PLC0415
+
+    names = []
+    for contact_id in context.contact_ids[:3]:
+        try:
+            names.append(get_contact(engine, contact_id).display_name or "")
+        except BackendError:
+            continue
+    return [n for n in names if n]
 
 
 def _settled(engine: Engine, thread_id: int, message_id: int) -> Iterator[ReplyEvent]:
@@ -249,7 +351,7 @@ def _conversation_so_far(engine: Engine, thread_id: int, message_id: int) -> tup
     return question, history[-HISTORY_TURNS:], context
 
 
-def _fill(engine: Engine, *, question: str, context: ThreadContext):  # noqa: ANN202 - FilledContext
+def _fill(engine: Engine, *, question: str, context: ThreadContext) -> FilledContext:
     from backend.retrieval import fill_pack  # noqa: PLC0415
 
     return fill_pack(load_pack(PACK_ID), question=question, chat_ids=context.chat_ids,

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import redis
 import typer
+from sqlalchemy import Engine
 
 from backend.analysis.runs import service as runs
-from backend.analysis.runs.schemas import RunRequest
+from backend.analysis.runs.schemas import RunRequest, Scope
 from backend.analysis.runs.tasks import enqueue_start_run
 from backend.config import Settings
 from backend.db.engine import get_engine
@@ -46,7 +47,7 @@ def analyze(settings: Settings, *, all_chats: bool, chat_id: int | None, since: 
     return follow(engine, client, created.run.id, timeout_s=timeout_s)
 
 
-def follow(engine, client: redis.Redis, run_id: int, *, timeout_s: float) -> int:  # noqa: ANN001
+def follow(engine: Engine, client: redis.Redis, run_id: int, *, timeout_s: float) -> int:
     """Progress until the run is done or cancelled: one plain line per change when piped, a live line on a TTY."""
     tty = sys.stdout.isatty()
     deadline = time.monotonic() + timeout_s
@@ -85,6 +86,6 @@ def _request(*, all_chats: bool, chat_id: int | None, since: str | None, passes:
         since_day = date.fromisoformat(since) if since is not None else None
     except ValueError as exc:
         raise InvalidRequest(f"--since takes a date as YYYY-MM-DD, not {since!r}.") from exc
-    scope = "all" if all_chats else "chat" if chat_id is not None else "since" if since_day else "onboarding"
+    scope: Scope = "all" if all_chats else "chat" if chat_id is not None else "since" if since_day else "onboarding"
     names = [name for item in passes for name in item.split(",") if name] or None
     return RunRequest(scope=scope, chat_id=chat_id, since=since_day, passes=names)

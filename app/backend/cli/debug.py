@@ -11,7 +11,9 @@ app = typer.Typer(help="Run a decoder on a file and print what it finds as JSON.
 
 
 @app.command("decode-body")
-def decode_body(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a raw attributedBody blob")) -> None:
+def decode_body(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a raw attributedBody blob"),
+) -> None:
     """Decode a message.attributedBody (typedstream) blob."""
     from backend.source.attributed_body import decode_attributed_body
 

@@ -10,11 +10,13 @@ import typer
 
 from backend.cli.debug import app as debug_app
 from backend.cli.errors import handle_errors
+from backend.cli.insights import app as insights_app
 from backend.config import get_settings
 from backend.logging_setup import configure_logging
 
 app = typer.Typer(help="ChatStats: a live, searchable mirror of your Messages.", no_args_is_help=True)
 app.add_typer(debug_app, name="debug")
+app.add_typer(insights_app, name="insights")
 
 
 @app.callback()
@@ -61,6 +63,16 @@ def serve() -> None:
     from backend.cli.serve import serve as run_server
 
     run_server(get_settings())
+
+
+@app.command()
+@handle_errors
+def mcp(privacy: str = typer.Option(None, "--privacy", help="full, redacted or aggregate (default: "
+                                    "CHATSTATS_TOOLS_PRIVACY, else full)")) -> None:
+    """Serve Eve's read-only tools to an MCP client (Claude Desktop and others) over stdio."""
+    from backend.cli.mcp import run_mcp
+
+    run_mcp(get_settings(), privacy=privacy)
 
 
 @app.command("import")
@@ -196,27 +208,43 @@ def analyze(
 @app.command()
 @handle_errors
 def search(
-    q: str = typer.Argument(..., help="words to look for"),
-    chat_id: int = typer.Option(None, "--chat-id"),
-    contact_id: int = typer.Option(None, "--contact-id"),
+    q: str = typer.Argument(..., help='words, "phrases", emoji, and from:Sam in:"Family" before:/after:DATE has:link'),
+    chat_id: list[int] = typer.Option(None, "--chat-id"),
+    contact_id: list[int] = typer.Option(None, "--contact-id", help="chats this person is in"),
+    sender_id: list[int] = typer.Option(None, "--sender-id", help="messages this person sent"),
+    from_me: bool = typer.Option(None, "--from-me/--from-them"),
     since: int = typer.Option(None, "--since", help="unix ms"),
     until: int = typer.Option(None, "--until", help="unix ms"),
+    has_attachment: bool = typer.Option(False, "--has-attachment"),
+    has_link: bool = typer.Option(False, "--has-link"),
+    sort: str = typer.Option("relevance", "--sort", help="relevance, newest or oldest"),
+    offset: int = typer.Option(0, "--offset"),
     limit: int = typer.Option(20, "--limit"),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, fts or vector"),
+    conversations: bool = typer.Option(False, "--conversations", help="conversations (fused), not messages"),
     embed_first: bool = typer.Option(False, "--embed", help="embed new or changed conversations first"),
 ) -> None:
-    """Hybrid search (full-text + vectors) over central.db; prints one JSON object."""
+    """Search messages over central.db (total, one page, highlights); prints one JSON object."""
     from backend.db import migrate as migrations
     from backend.db.engine import get_engine
-    from backend.search import service
+    from backend.search import message_search, service
 
     engine = get_engine(get_settings().central_db_path)
     migrations.upgrade(engine)
     if embed_first:
         service.embed_conversations(engine)
-    results = service.hybrid_search(engine, q, chat_id=chat_id, contact_id=contact_id, since=since, until=until,
-                                    limit=limit, mode=mode)
-    print(json.dumps({"q": q, "mode": mode, "results": results}, ensure_ascii=False))
+    if conversations:
+        results = service.hybrid_search(engine, q, chat_id=chat_id[0] if chat_id else None,
+                                        contact_id=contact_id[0] if contact_id else None, since=since,
+                                        until=until, limit=limit, mode=mode)
+        print(json.dumps({"q": q, "mode": mode, "results": results}, ensure_ascii=False))
+        return
+    filters = message_search.SearchFilters(
+        chat_ids=chat_id or None, contact_ids=contact_id or None, sender_ids=sender_id or None, from_me=from_me,
+        since=since, until=until, has_attachment=has_attachment, has_link=has_link)
+    found = message_search.search_messages(engine, q, filters=filters, sort=message_search.checked_sort(sort),
+                                           offset=offset, limit=limit, mode=message_search.checked_mode(mode))
+    print(json.dumps(found, ensure_ascii=False))
 
 
 if __name__ == "__main__":  # python -m backend.cli.main

@@ -13,8 +13,9 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from backend.config import Settings, get_settings
 from backend.logging_setup import configure_logging
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def _status_writer(stdout: TextIO):  # noqa: ANN202
+def _status_writer(stdout: TextIO) -> Callable[[dict], None]:
     lock = threading.Lock()
 
     def emit(event: dict) -> None:
@@ -59,6 +60,23 @@ def child_env(settings: Settings, *, redis_url: str, source: Path, addressbook: 
     return env
 
 
+def _begin_onboarding(settings: Settings, redis_url: str) -> None:
+    """The history analysis after the first import (a local model starts it; a paid one waits for consent)."""
+    import redis  # noqa: PLC0415 - up imports lazily: its ready line must not wait on Celery's imports
+
+    from backend.analysis.runs import onboarding  # noqa: PLC0415 - as above
+    from backend.analysis.runs.tasks import enqueue_start_run  # noqa: PLC0415 - as above
+    from backend.db.engine import get_engine  # noqa: PLC0415 - as above
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+        state = onboarding.begin(get_engine(settings.central_db_path), model=settings.llm_model, client=client,
+                                 enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=redis_url))
+        log.info("history analysis: %s", (state or {}).get("status", "nothing to analyse yet"))
+    except Exception:
+        log.exception("the history analysis could not be started: start it from the app or `chatstats analyze`")
+
+
 def _start_demo_writer(chat_db: Path, rate: float) -> tuple[threading.Event, threading.Thread]:
     from backend.source.demo.live import run_live
 
@@ -75,7 +93,7 @@ def _start_demo_writer(chat_db: Path, rate: float) -> tuple[threading.Event, thr
     return stop, thread
 
 
-def resolve_redis(settings: Settings, data_dir: Path):  # noqa: ANN201
+def resolve_redis(settings: Settings, data_dir: Path) -> tuple[Any, str]:
     """(the private redis-server child, its URL), or (None, CHATSTATS_REDIS_URL) once that Redis answers."""
     from backend.supervisor.exceptions import ChildFailedToStart
     from backend.supervisor.ready import redis_answers
@@ -122,14 +140,16 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     env = child_env(settings, redis_url=redis_url, source=prepared.source, addressbook=prepared.addressbook,
                     token=token)
     supervisor = Supervisor(supervised_children(data_dir, redis=private_redis, pinger=pinger), env, stop=stop,
-                            emit=emit, parent=parent)
+                            emit=emit, parent=parent, start_timeout=settings.start_timeout_s)
     writer = None
     try:
         if not supervisor.start():
             return 0
+        assert supervisor.url is not None  # start() returned True: the API answered
         emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid(),
               "app_url": app_url(supervisor.url, token)})
         _announce(app_url(supervisor.url, token))
+        threading.Thread(target=_begin_onboarding, args=(settings, redis_url), name="onboarding", daemon=True).start()
         if prepared.demo and demo_rate > 0:
             writer = _start_demo_writer(prepared.source, demo_rate)
         supervisor.watch()

@@ -63,3 +63,25 @@ def list_events(conn: Connection, *, commitment_id: int) -> list[dict[str, Any]]
         SELECT id, event, at, details AS details_json FROM commitment_events
         WHERE commitment_id = :id ORDER BY at, id
     """, {"id": commitment_id})
+
+
+def list_open_before(conn: Connection, *, chat_id: int, conversation_id: int, now_ms: int, window_ms: int,
+                     limit: int) -> list[dict[str, Any]]:
+    """Active or snoozed commitments of the chat made in conversations that ended before this one began,
+    within `window_ms` of its start, newest first, at most `limit` (what this conversation may have kept,
+    cancelled or moved; older promises are left to the user)."""
+    return fetch_all(conn, f"""
+        SELECT k.id, k.message_id, k.committed_by, k.committed_to AS committed_to_json, k.text, k.due_at,
+               {_EFFECTIVE} AS effective_status
+        FROM commitments k JOIN conversations c ON c.id = k.conversation_id
+        WHERE k.chat_id = :chat AND k.status IN ('active', 'snoozed') AND k.conversation_id != :conversation
+          AND c.last_message_at < (SELECT started_at FROM conversations WHERE id = :conversation)
+          AND c.last_message_at >= (SELECT started_at FROM conversations WHERE id = :conversation) - :window
+        ORDER BY k.id DESC LIMIT :limit
+    """, {"chat": chat_id, "conversation": conversation_id, "now": now_ms, "window": window_ms,
+          "limit": limit})  # noqa: S608 - a constant CASE
+
+
+def update_due(conn: Connection, *, commitment_id: int, due_at: int | None, now_ms: int) -> int:
+    return execute(conn, "UPDATE commitments SET due_at = :due, updated_at = :now WHERE id = :id",
+                   {"id": commitment_id, "due": due_at, "now": now_ms})

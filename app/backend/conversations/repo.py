@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.db.session import fetch_all, fetch_one
+from backend.db.session import fetch_all, fetch_one, sqlite_of
 
 _CONVERSATION_SELECT = """
     SELECT cv.id, cv.chat_id, cv.started_at, cv.last_message_at, cv.message_count, cv.state, cv.sealed_at,
@@ -41,7 +41,7 @@ def get(conn: Connection, *, conversation_id: int) -> dict[str, Any] | None:
 
 def seal_due(conn: Connection, *, now_ms: int, gap_ms: int) -> list[tuple[int, int, int]]:
     """Open conversations quiet for longer than the gap become sealed; (id, chat_id, revision) of each."""
-    return [tuple(r) for r in conn.connection.driver_connection.execute(
+    return [tuple(r) for r in sqlite_of(conn).execute(
         "UPDATE conversations SET state = 'sealed', sealed_at = ?, updated_at = ? "
         "WHERE state = 'open' AND last_message_at < ? RETURNING id, chat_id, revision",
         (now_ms, now_ms, now_ms - gap_ms),
@@ -49,28 +49,28 @@ def seal_due(conn: Connection, *, now_ms: int, gap_ms: int) -> list[tuple[int, i
 
 
 def mark_ready(conn: Connection, *, conversation_id: int, revision: int, now_ms: int) -> bool:
-    return conn.connection.driver_connection.execute(
+    return sqlite_of(conn).execute(
         "UPDATE conversations SET state = 'ready', updated_at = ? WHERE id = ? AND state = 'sealed' AND revision = ?",
         (now_ms, conversation_id, revision),
     ).rowcount == 1
 
 
 def get_state(conn: Connection, *, conversation_id: int) -> tuple[str, int] | None:
-    row = conn.connection.driver_connection.execute(
+    row = sqlite_of(conn).execute(
         "SELECT state, revision FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
     return (row[0], row[1]) if row else None
 
 
 def list_stuck_sealed(conn: Connection, *, sealed_before: int) -> list[tuple[int, int]]:
     """(id, revision) of conversations sealed a while ago but never finalized (their event was lost)."""
-    return [tuple(r) for r in conn.connection.driver_connection.execute(
+    return [tuple(r) for r in sqlite_of(conn).execute(
         "SELECT id, revision FROM conversations WHERE state = 'sealed' AND sealed_at < ? ORDER BY id",
         (sealed_before,)).fetchall()]
 
 
 def list_ready_without_jobs(conn: Connection, *, updated_before: int) -> list[tuple[int, int]]:
     """(id, revision) of ready conversations that have no analysis job for their revision yet."""
-    return [tuple(r) for r in conn.connection.driver_connection.execute("""
+    return [tuple(r) for r in sqlite_of(conn).execute("""
         SELECT c.id, c.revision FROM conversations c
         WHERE c.state = 'ready' AND c.updated_at < ?
           AND NOT EXISTS (SELECT 1 FROM analysis_jobs j WHERE j.conversation_id = c.id AND j.revision = c.revision)

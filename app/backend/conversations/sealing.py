@@ -7,7 +7,7 @@ finalizing each write their event to the outbox in the same transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from backend.conversations import repo
 from backend.db.clock import now_ms
@@ -19,7 +19,7 @@ from backend.events.types import ConversationReadyForAnalysis, ConversationSeale
 def seal_due(engine: Engine, *, now_ms: int, gap_ms: int) -> list[int]:
     """Seal every open conversation whose last message is more than `gap_ms` before `now_ms`."""
 
-    def _seal(conn) -> list[int]:  # noqa: ANN001
+    def _seal(conn: Connection) -> list[int]:
         sealed = repo.seal_due(conn, now_ms=now_ms, gap_ms=gap_ms)
         outbox.record(conn, [ConversationSealed(cid, chat_id, revision) for cid, chat_id, revision in sealed])
         return [cid for cid, _chat, _rev in sealed]
@@ -31,7 +31,7 @@ def finalize(engine: Engine, *, conversation_id: int, revision: int) -> bool:
     """sealed -> ready (and the event that starts batch passes). Idempotent: False when nothing to do
     (already ready, re-opened since, or a newer revision sealed)."""
 
-    def _finalize(conn) -> bool:  # noqa: ANN001
+    def _finalize(conn: Connection) -> bool:
         if not repo.mark_ready(conn, conversation_id=conversation_id, revision=revision, now_ms=now_ms()):
             return False
         outbox.record(conn, [ConversationReadyForAnalysis(conversation_id, revision)])

@@ -36,7 +36,7 @@ def conversation_spans(sent_at_sorted: Sequence[int], gap_ms: int) -> list[tuple
     """
     starts = split_indices(sent_at_sorted, gap_ms)
     return [(sent_at_sorted[begin], sent_at_sorted[end - 1], end - begin)
-            for begin, end in zip(starts, starts[1:] + [len(sent_at_sorted)])]
+            for begin, end in zip(starts, starts[1:] + [len(sent_at_sorted)], strict=False)]
 
 
 @dataclass(slots=True)
@@ -58,7 +58,7 @@ def plan_conversations(
     """
     times = [sent_at for _, sent_at, _ in messages]
     starts = split_indices(times, gap_ms)
-    bounds = list(zip(starts, starts[1:] + [len(messages)]))
+    bounds = list(zip(starts, starts[1:] + [len(messages)], strict=False))
     used: set[int] = set()
     planned: list[PlannedConversation] = []
     for begin, end in bounds:

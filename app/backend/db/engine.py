@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from backend.config import get_settings
@@ -49,7 +49,7 @@ def create_db_engine(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> E
         apply_pragmas(dbapi_conn, busy_timeout_ms=busy_timeout_ms)
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
+    def _on_begin(conn: Connection) -> None:
         mode = conn.info.get("begin_mode", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -78,6 +79,21 @@ def retry_locked(fn: Callable[[], T], *, retries: int = LOCK_RETRIES) -> T:
             attempt += 1
             log.warning("database is locked; retry %d/%d in %.0f ms", attempt, retries, delay * 1000)
             time.sleep(delay)
+
+
+def sqlite_of(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under a SQLAlchemy one, for the statements SQLAlchemy does not help with."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
+
+
+def inserted_rowid(cursor: sqlite3.Cursor) -> int:
+    """The ROWID an INSERT on this cursor gave its row."""
+    rowid = cursor.lastrowid
+    if rowid is None:
+        raise RuntimeError("the statement inserted no row")
+    return rowid
 
 
 def fetch_one(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:

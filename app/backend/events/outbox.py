@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from backend.db.clock import now_ms
+from backend.db.session import inserted_rowid, sqlite_of
 from backend.events.types import to_payload
 
 
@@ -23,7 +24,7 @@ class StoredEvent:
 
 def record(conn: Connection, events: Sequence[Any]) -> list[StoredEvent]:
     """Append events (inside the caller's write transaction); returns them with their ids."""
-    raw = conn.connection.driver_connection
+    raw = sqlite_of(conn)
     now = now_ms()
     stored = []
     for evt in events:
@@ -32,7 +33,7 @@ def record(conn: Connection, events: Sequence[Any]) -> list[StoredEvent]:
             "INSERT INTO event_outbox (name, payload, created_at) VALUES (?, ?, ?)",
             (evt.name, json.dumps(payload, separators=(",", ":")), now),
         )
-        stored.append(StoredEvent(cursor.lastrowid, evt.name, payload, now))
+        stored.append(StoredEvent(inserted_rowid(cursor), evt.name, payload, now))
     return stored
 
 
@@ -45,7 +46,7 @@ def list_after(conn: Connection, *, after_id: int, names: Sequence[str] | None =
         where = f"AND name IN ({','.join('?' * len(names))})"
         params.extend(names)
     params.append(limit)
-    rows = conn.connection.driver_connection.execute(
+    rows = sqlite_of(conn).execute(
         f"SELECT id, name, payload, created_at FROM event_outbox WHERE id > ? {where} ORDER BY id LIMIT ?",
         params,
     ).fetchall()
@@ -53,12 +54,12 @@ def list_after(conn: Connection, *, after_id: int, names: Sequence[str] | None =
 
 
 def latest_id(conn: Connection) -> int:
-    return conn.connection.driver_connection.execute(
+    return sqlite_of(conn).execute(
         "SELECT coalesce(max(id), 0) FROM event_outbox").fetchone()[0]
 
 
 def list_unrelayed(conn: Connection, *, limit: int) -> list[StoredEvent]:
-    rows = conn.connection.driver_connection.execute(
+    rows = sqlite_of(conn).execute(
         "SELECT id, name, payload, created_at FROM event_outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ?",
         (limit,),
     ).fetchall()
@@ -66,7 +67,7 @@ def list_unrelayed(conn: Connection, *, limit: int) -> list[StoredEvent]:
 
 
 def mark_relayed(conn: Connection, ids: Sequence[int], *, at: int) -> None:
-    conn.connection.driver_connection.execute(
+    sqlite_of(conn).execute(
         "UPDATE event_outbox SET relayed_at = ? WHERE id IN (SELECT value FROM json_each(?))",
         (at, json.dumps(list(ids))),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from celery import signals
 
@@ -32,9 +33,9 @@ def _load_handlers() -> None:
 
 
 @signals.worker_ready.connect
-def start_consumer(sender=None, **_kwargs) -> None:  # noqa: ANN001
+def start_consumer(sender: Any = None, **_kwargs: Any) -> None:
     """The worker that serves the events queue also runs the stream consumer."""
-    global _consumer
+    global _consumer  # noqa: PLW0603 - one consumer per worker process
     names = {queue.name for queue in getattr(getattr(sender, "task_consumer", None), "queues", [])}
     settings = get_settings()
     if queues.EVENTS not in names or not settings.redis_url:
@@ -46,7 +47,7 @@ def start_consumer(sender=None, **_kwargs) -> None:  # noqa: ANN001
 
 
 @signals.worker_shutting_down.connect
-def stop_consumer(**_kwargs) -> None:
+def stop_consumer(**_kwargs: Any) -> None:
     if _consumer is not None:
         _consumer.stop()
 

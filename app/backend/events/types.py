@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 E = TypeVar("E")
 _REGISTRY: dict[str, type] = {}
 
 
-def event(name: str):
+@dataclass_transform(frozen_default=True)
+def event(name: str) -> Callable[[type[E]], type[E]]:
     """Register a frozen dataclass as the event called `name`."""
 
     def register(cls: type[E]) -> type[E]:

@@ -14,7 +14,7 @@ BEAT_STALE_MS = 30_000
 
 
 @lru_cache(maxsize=4)
-def _control_app(redis_url: str):  # noqa: ANN202 - a Celery app, imported lazily
+def _control_app(redis_url: str) -> Any:  # a Celery app, imported lazily
     """One Celery client per broker for the worker pings (health is polled often: no app per call)."""
     from backend.worker.celery_app import celery_url, create_celery  # noqa: PLC0415
 
@@ -35,7 +35,7 @@ def redis_and_workers(redis_url: str) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         report["redis"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         return report
-    depths = {name: int(client.llen(name)) for name in queues.ALL}
+    depths = {name: int(client.llen(name)) for name in queues.ALL}  # type: ignore[arg-type]  # redis-py types its sync client's replies as sync-or-async
     try:
         replies = _control_app(redis_url).control.ping(timeout=0.5) or []
     except Exception:  # noqa: BLE001 - a broker hiccup reads as "workers not answering"
@@ -47,7 +47,7 @@ def redis_and_workers(redis_url: str) -> dict[str, Any]:
         "hosts": hosts,
     }
     last = client.get(BEAT_KEY)
-    age = now_ms() - int(last) if last else None
+    age = now_ms() - int(last) if last else None  # type: ignore[arg-type]  # redis-py types its sync client's replies as sync-or-async
     report["beat"] = {"ok": age is not None and age < BEAT_STALE_MS, "last_heartbeat_ms_ago": age}
     return report
 

@@ -56,7 +56,10 @@ def list_top_topics(conn: Connection, *, chat_id: int, limit: int) -> list[dict[
     return fetch_all(conn, """
         SELECT t.topic, round(sum(t.weight), 4) AS weight, count(DISTINCT t.conversation_id) AS conversations
         FROM topics t
-        JOIN conversation_analyses a ON a.id = t.analysis_id AND a.status = 'done' AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (SELECT 1 FROM conversation_analyses b WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
+        JOIN conversation_analyses a ON a.id = t.analysis_id AND a.status = 'done'
+          AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (
+              SELECT 1 FROM conversation_analyses b
+              WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
         WHERE t.chat_id = :chat_id AND t.participant IS NULL
         GROUP BY t.topic
         ORDER BY weight DESC, conversations DESC, t.topic
@@ -70,7 +73,10 @@ def list_participant_emotions(conn: Connection, *, chat_id: int) -> list[dict[st
         SELECT e.participant, e.contact_id, e.emotion, round(avg(e.score), 4) AS score,
                count(DISTINCT e.conversation_id) AS conversations
         FROM emotions e
-        JOIN conversation_analyses a ON a.id = e.analysis_id AND a.status = 'done' AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (SELECT 1 FROM conversation_analyses b WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
+        JOIN conversation_analyses a ON a.id = e.analysis_id AND a.status = 'done'
+          AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (
+              SELECT 1 FROM conversation_analyses b
+              WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
         WHERE e.chat_id = :chat_id
         GROUP BY e.participant, e.contact_id, e.emotion
         ORDER BY e.participant, e.contact_id, score DESC, e.emotion
@@ -83,7 +89,10 @@ def list_top_entities(conn: Connection, *, chat_id: int, limit: int) -> list[dic
         SELECT e.kind, min(e.text) AS text, sum(e.mentions) AS mentions,
                count(DISTINCT e.conversation_id) AS conversations
         FROM entities e
-        JOIN conversation_analyses a ON a.id = e.analysis_id AND a.status = 'done' AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (SELECT 1 FROM conversation_analyses b WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
+        JOIN conversation_analyses a ON a.id = e.analysis_id AND a.status = 'done'
+          AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (
+              SELECT 1 FROM conversation_analyses b
+              WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
         WHERE e.chat_id = :chat_id
         GROUP BY e.kind, e.text COLLATE NOCASE
         ORDER BY mentions DESC, conversations DESC, text
@@ -95,7 +104,10 @@ _HUMOR_SELECT = """
     SELECT h.id, h.analysis_id, h.conversation_id, h.message_id, h.participant, h.contact_id, h.text,
            h.reason AS reason_json, h.laughed_by AS laughed_by_json, m.text AS message_text, m.sent_at
     FROM humor_items h
-    JOIN conversation_analyses a ON a.id = h.analysis_id AND a.status = 'done' AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (SELECT 1 FROM conversation_analyses b WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
+    JOIN conversation_analyses a ON a.id = h.analysis_id AND a.status = 'done'
+      AND (a.pass_name = 'basic' OR (a.pass_name = 'basic_live' AND NOT EXISTS (
+          SELECT 1 FROM conversation_analyses b
+          WHERE b.conversation_id = a.conversation_id AND b.pass_name = 'basic' AND b.status = 'done')))
     LEFT JOIN messages m ON m.id = h.message_id
 """
 

@@ -110,5 +110,21 @@ def get_conversation_insights(engine: Engine, conversation_id: int) -> Conversat
         conversation_id=conversation["id"], **{k: v for k, v in conversation.items() if k != "id"},
         analyses=[Analysis(**{k: v for k, v in a.items() if k != "result_json"},
                            result=json.loads(a["result_json"] or "{}"),
-                           **{name: rows.get(a["id"], []) for name, rows in findings.items()})
+                           **{name: rows.get(a["id"], []) for name, rows in findings.items()})  # type: ignore[arg-type]  # pydantic checks
                   for a in analyses])
+
+
+# Exact statistics over the mirror (the overview, people, one person, one chat, a year): implemented in
+# backend.insights.stats, re-exported here as the insights service's public surface.
+from backend.insights.stats.period import Period, make_period  # noqa: E402
+from backend.insights.stats.service import (  # noqa: E402
+    chat_stats,
+    messages_behind,
+    overview,
+    person_stats,
+    top_people,
+)
+from backend.insights.stats.year import list_years, year_review  # noqa: E402
+
+__all__ = ["Period", "chat_stats", "get_chat_insights", "get_conversation_insights", "list_years", "make_period",
+           "messages_behind", "overview", "person_stats", "rank_chats", "top_people", "year_review"]

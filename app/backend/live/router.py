@@ -100,14 +100,16 @@ def _respond(request: Request, spec: StreamSpec, last_event_id: int | None) -> E
 
 @router.get("/stream/chats")
 async def stream_chats(request: Request, last_event_id: str | None = Header(None),
-                       since: int | None = Query(None, description="replay after this event id")):
+                       since: int | None = Query(None, description="replay after this event id"),
+) -> EventSourceResponse:
     """A snapshot of the chat list, then `chat.updated` / `message.created` as they happen."""
     return _respond(request, CHATS_STREAM, _last_id(last_event_id, since))
 
 
 @router.get("/stream/chat/{chat_id}/messages")
 async def stream_chat_messages(chat_id: int, request: Request, last_event_id: str | None = Header(None),
-                               since: int | None = Query(None, description="replay after this event id")):
+                               since: int | None = Query(None, description="replay after this event id"),
+) -> EventSourceResponse:
     """The chat's latest messages, then new and changed messages (edits, unsends, tapbacks, reads)."""
     chats.get_chat(request.app.state.engine, chat_id)  # 404 before the stream starts
     return _respond(request, chat_messages_stream(chat_id), _last_id(last_event_id, since))
@@ -115,7 +117,8 @@ async def stream_chat_messages(chat_id: int, request: Request, last_event_id: st
 
 @router.get("/stream/contacts")
 async def stream_contacts(request: Request, last_event_id: str | None = Header(None),
-                          since: int | None = Query(None, description="replay after this event id")):
+                          since: int | None = Query(None, description="replay after this event id"),
+) -> EventSourceResponse:
     """A snapshot of contacts, then `contact.updated` (renames, merges)."""
     return _respond(request, CONTACTS_STREAM, _last_id(last_event_id, since))
 

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 from backend.llm.errors import LLMError, LLMInvalidOutput, LLMPermanentError, LLMTransientError
 
 if TYPE_CHECKING:
-    from backend.llm.gateway import LLMResult, RetryPolicy, complete_json, embed, stream_text
+    from backend.llm.gateway import LLMResult, RetryPolicy, Turn, complete_json, embed, stream_text, stream_turn
 
 __all__ = [
     "LLMError", "LLMInvalidOutput", "LLMPermanentError", "LLMResult", "LLMTransientError", "RetryPolicy",
-    "complete_json", "embed", "stream_text",
+    "Turn", "complete_json", "embed", "stream_text", "stream_turn",
 ]
 
-_LAZY = {"LLMResult", "RetryPolicy", "complete_json", "embed", "stream_text"}
+_LAZY = {"LLMResult", "RetryPolicy", "Turn", "complete_json", "embed", "stream_text", "stream_turn"}
 
 
 def __getattr__(name: str) -> Any:

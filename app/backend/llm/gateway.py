@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ import jsonschema
 import jsonschema_rs
 from sqlalchemy import Engine
 
-from backend.config import get_settings
+from backend.config import OFFLINE_LLM_MODEL, get_settings
 from backend.db.clock import now_ms
 from backend.db.session import run_write
 from backend.llm import cache, repo
@@ -52,7 +52,7 @@ from backend.llm.providers import (
 try:  # LiteLLM's flag for calls it makes itself: it submits no success handler for them
     from litellm._internal_context import is_internal_call as _internal_call
 except ImportError:  # pragma: no cover - another LiteLLM version: its success handler runs
-    _internal_call = None
+    _internal_call = None  # type: ignore[misc, assignment]  # absent from this LiteLLM version
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -150,7 +150,7 @@ def complete_json(
     tokens_in = tokens_out = 0
     cost = 0.0
     for attempt in ("first", "repair"):
-        response, latency_ms = _request(call, lambda: litellm.completion(messages=sent, **kwargs),
+        response, latency_ms = _request(call, lambda: _completion(model, sent, kwargs),  # noqa: B023 - called within this iteration
                                         timeout_s=timeout_s, retry=retry)
         usage_in, usage_out, call_cost = _usage(response)
         tokens_in, tokens_out, cost = tokens_in + usage_in, tokens_out + usage_out, cost + call_cost
@@ -210,7 +210,7 @@ def stream_text(
                     text.append(delta)
                     yield delta
                     slot.refresh_lease()
-            status, error = "ok", None
+            status, error = "ok", ""
     except GeneratorExit:
         raise
     except Exception as exc:
@@ -221,6 +221,102 @@ def stream_text(
         call.log(status, latency_ms=int((time.monotonic() - started) * 1000), tokens_in=tokens_in,
                  tokens_out=tokens_out, cost_usd=cost, error=error,
                  completion_id=getattr(chunks[0], "id", None) if chunks else None)
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@dataclass
+class Turn:
+    """One model turn of a tool-calling exchange: its text and the tools it asked for."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    finish_reason: str | None = None
+
+    def as_message(self) -> dict[str, Any]:
+        """The assistant message that goes back to the model with the tools' results."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            message["tool_calls"] = [{"id": c.id, "type": "function",
+                                      "function": {"name": c.name, "arguments": c.arguments}}
+                                     for c in self.tool_calls]
+        return message
+
+
+def stream_turn(
+    *, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], prompt_id: str | None,
+    prompt_version: str | None, temperature: float | None = None, purpose: str = "assistant.tools",
+    timeout_s: float = 60, max_tokens: int | None = None, api_base: str | None = None, api_key: str | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY, engine: Engine | None = None,
+) -> Iterator[str | Turn]:
+    """One turn of LiteLLM function calling, streamed: the reply's text deltas (str) as they arrive, then the
+    finished `Turn` with the tool calls the model asked for (their arguments assembled from the deltas).
+    Retries and failures as `stream_text`; the call is logged in llm_calls like every other."""
+    call = _Call(model, provider_of(model), prompt_id, prompt_version, purpose, None, engine)
+    kwargs = _completion_kwargs(model, temperature=temperature, max_tokens=max_tokens, timeout_s=timeout_s,
+                                api_base=api_base, api_key=api_key)
+    kwargs.update(stream=True, stream_options={"include_usage": True})
+    if tools:
+        kwargs.update(tools=tools, tool_choice="auto")
+    if provider_of(model) in registered_providers():
+        kwargs.pop("stream_options")
+
+    def open_stream() -> tuple[Any, list[Any]]:
+        stream = litellm.completion(messages=messages, **kwargs)
+        prefetched: list[Any] = []
+        for chunk in stream:
+            prefetched.append(chunk)
+            if _delta(chunk) or _tool_deltas(chunk):
+                break
+        return stream, prefetched
+
+    (stream, prefetched), _, slot = _request(call, open_stream, timeout_s=timeout_s, retry=retry, keep_slot=True)
+    started = time.monotonic()
+    chunks: list[Any] = []
+    turn = Turn()
+    text: list[str] = []
+    calls: dict[int, dict[str, str]] = {}
+    status, error = "error", "stream closed by the caller"
+    try:
+        with slot:
+            for chunk in _chain(prefetched, stream):
+                chunks.append(chunk)
+                if delta := _delta(chunk):
+                    text.append(delta)
+                    yield delta
+                    slot.refresh_lease()
+                for piece in _tool_deltas(chunk):
+                    index = int(_get_opt(piece, "index") or 0)
+                    entry = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+                    function = _get_opt(piece, "function")
+                    entry["id"] = _get_opt(piece, "id") or entry["id"]
+                    if function is not None:
+                        entry["name"] = _get_opt(function, "name") or entry["name"]
+                        entry["arguments"] += _get_opt(function, "arguments") or ""
+                reason = _finish_reason(chunk)
+                turn.finish_reason = reason or turn.finish_reason
+            status, error = "ok", None
+    except GeneratorExit:
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise LLMTransientError(f"The reply from {model} broke off: {exc}", model=model) from exc
+    finally:
+        turn.text = "".join(text)
+        turn.tool_calls = [ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"])
+                           for i, c in sorted(calls.items()) if c["name"]]
+        turn.tokens_in, turn.tokens_out, cost = _stream_usage(model, messages, chunks, turn.text)
+        call.log(status, latency_ms=int((time.monotonic() - started) * 1000), tokens_in=turn.tokens_in,
+                 tokens_out=turn.tokens_out, cost_usd=cost, error=error,
+                 completion_id=getattr(chunks[0], "id", None) if chunks else None)
+    yield turn
 
 
 def embed(
@@ -240,7 +336,7 @@ def embed(
     vectors: list[list[float]] = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start:start + batch_size]
-        response, latency_ms = _request(call, lambda: litellm.embedding(input=batch, **kwargs),
+        response, latency_ms = _request(call, lambda: litellm.embedding(input=batch, **kwargs),  # noqa: B023 - called within this iteration
                                         timeout_s=timeout_s, retry=retry)
         tokens_in = int(getattr(getattr(response, "usage", None), "prompt_tokens", 0) or 0)
         call.log("ok", latency_ms=latency_ms, tokens_in=tokens_in, cost_usd=_cost(response, "embedding"))
@@ -451,9 +547,39 @@ def _delta(chunk: Any) -> str:
         return ""
 
 
+def _tool_deltas(chunk: Any) -> list[Any]:
+    try:
+        return list(chunk.choices[0].delta.tool_calls or [])
+    except (AttributeError, IndexError):
+        return []
+
+
+def _finish_reason(chunk: Any) -> str | None:
+    try:
+        return chunk.choices[0].finish_reason
+    except (AttributeError, IndexError):
+        return None
+
+
+def _get_opt(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
 def _chain(first: list[Any], rest: Any) -> Iterator[Any]:
     yield from first
     yield from rest
+
+
+OFFLINE_PROVIDER = OFFLINE_LLM_MODEL.split("/", 1)[0]
+
+
+def _completion(model: str, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
+    """LiteLLM's completion; the offline analyzer directly (same reply, none of LiteLLM's per-call work)."""
+    if provider_of(model) == OFFLINE_PROVIDER:
+        from backend.llm.offline.provider import direct_completion  # noqa: PLC0415 - the analyzer, on first use
+
+        return direct_completion(messages)
+    return litellm.completion(messages=messages, **kwargs)
 
 
 def _usage(response: Any) -> tuple[int, int, float]:

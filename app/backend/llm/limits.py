@@ -63,6 +63,8 @@ class ProviderLimit:
 def configured_limit(provider: str) -> ProviderLimit:
     """The maxima for `provider`: settings.llm_provider_limits[provider], else the global settings/defaults."""
     settings = get_settings()
+    concurrency: int
+    rpm: int
     concurrency, rpm = PROVIDER_DEFAULTS.get(provider, (
         getattr(settings, "llm_max_concurrency", DEFAULT_MAX_CONCURRENCY),
         getattr(settings, "llm_requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE),
@@ -217,12 +219,12 @@ class RedisLimitStore:
 
     def state(self, provider: str, limit: ProviderLimit) -> LimitState:
         state_key, sem_key = self._keys(provider)
-        conc, rpm = self.client.hmget(state_key, "conc", "rpm")
+        conc, rpm = self.client.hmget(state_key, ["conc", "rpm"])  # type: ignore[misc]  # redis-py types its sync client's replies as sync-or-async
         now_ms = int(time.time() * 1000)
         return LimitState(
             concurrency=min(float(conc), limit.max_concurrency) if conc else float(limit.max_concurrency),
             requests_per_minute=min(float(rpm), limit.requests_per_minute) if rpm else float(limit.requests_per_minute),
-            in_use=int(self.client.zcount(sem_key, now_ms, "+inf")),
+            in_use=int(self.client.zcount(sem_key, now_ms, "+inf")),  # type: ignore[arg-type]  # redis-py types its sync client's replies as sync-or-async
         )
 
 

@@ -35,7 +35,8 @@ from litellm.types.utils import GenericStreamingChunk
 
 __all__ = [
     "CustomLLM", "EmbeddingResponse", "GenericStreamingChunk", "ModelResponse", "LAZY_PROVIDERS", "litellm",
-    "ensure_priced", "ensure_provider", "provider_of", "register_provider", "registered_providers", "supports_json_mode",
+    "ensure_priced", "ensure_provider", "provider_of", "register_provider", "registered_providers",
+    "supports_json_mode",
     "unregister_provider",
 ]
 
@@ -49,7 +50,9 @@ gc.collect()
 gc.freeze()
 
 # Provider name -> module that calls register_provider() on import (filled in by the modules' owners).
-LAZY_PROVIDERS: dict[str, str] = {"chatstats": "backend.llm.offline.register", "chatstats-embed": "backend.vectors.register"}
+LAZY_PROVIDERS: dict[str, str] = {
+    "chatstats": "backend.llm.offline.register", "chatstats-embed": "backend.vectors.register",
+}
 
 _lock = threading.Lock()
 
@@ -73,7 +76,8 @@ def unregister_provider(name: str) -> None:
 
 
 def registered_providers() -> dict[str, CustomLLM]:
-    return {item["provider"]: item["custom_handler"] for item in litellm.custom_provider_map}
+    return {item["provider"]: item["custom_handler"]  # type: ignore[misc]  # the map holds our CustomLLMs
+            for item in litellm.custom_provider_map}
 
 
 def ensure_provider(model: str) -> None:

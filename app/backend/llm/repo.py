@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.db.session import execute, fetch_all, fetch_one
+from backend.db.session import execute, fetch_all, fetch_one, inserted_rowid, sqlite_of
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class CallRecord:
 def create_call(conn: Connection, *, record: CallRecord) -> int:
     # One row per gateway request, so on the driver connection of the caller's transaction: it is the same
     # statement without SQLAlchemy's per-execution overhead.
-    cursor = conn.connection.driver_connection.execute(
+    cursor = sqlite_of(conn).execute(
         """
         INSERT INTO llm_calls (created_at, model, provider, prompt_id, prompt_version, purpose, tokens_in,
                                tokens_out, cost_usd, latency_ms, status, error, completion_id, request_hash)
@@ -43,7 +43,7 @@ def create_call(conn: Connection, *, record: CallRecord) -> int:
         """,
         asdict(record),
     )
-    return int(cursor.lastrowid)
+    return inserted_rowid(cursor)
 
 
 def list_calls(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,9 @@ class LocatedAttachments:
     missing_files: int = 0
 
 
-def locate_attachments(rows, *, messages_root: str | None = None, home: Path | None = None) -> LocatedAttachments:
+def locate_attachments(
+    rows: Iterable[tuple], *, messages_root: str | None = None, home: Path | None = None,
+) -> LocatedAttachments:
     """Rows of ATTACHMENT_COLUMNS + message_rowid, with `~` expanded and each file checked.
 
     `messages_root` is the folder holding the imported chat.db: a copy of ~/Library/Messages (or a
@@ -55,7 +58,7 @@ def locate_attachments(rows, *, messages_root: str | None = None, home: Path | N
         if messages_root and filename and filename.startswith(MESSAGES_PREFIX):
             path = os.path.join(messages_root, filename[len(MESSAGES_PREFIX):])
         else:
-            path = expand_path(filename, home=home_dir)
+            path = expand_path(filename, home=home_dir) or ""
         present = bool(path) and exists(path)
         if not present:
             located.missing_files += 1

@@ -179,7 +179,8 @@ class PendingPreRead:
         lows = list(range(0, max_rowid, step)) or [0]
         highs = lows[1:] + [2**63 - 1]  # the last chunk is open: rows added since max_rowid was read
         self._texts: list[Future] = [
-            self._pool.submit(decode_texts, str(self._path), columns, low, high) for low, high in zip(lows, highs)
+            self._pool.submit(decode_texts, str(self._path), columns, low, high)
+            for low, high in zip(lows, highs, strict=False)
         ]
 
     def result(self) -> PreRead | None:

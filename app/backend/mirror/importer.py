@@ -22,14 +22,14 @@ from sqlalchemy import Connection, Engine
 from backend.config import Settings
 from backend.db import migrate
 from backend.db.engine import create_db_engine, dispose_engines, get_engine
-from backend.db.session import fetch_value, session_scope, write_transaction
+from backend.db.session import fetch_value, session_scope, sqlite_of, write_transaction
 from backend.mirror import repo, state
-from backend.mirror.chats import resolve_chats
+from backend.mirror.chats import Chats, resolve_chats
 from backend.mirror.decode_pool import PendingPreRead
-from backend.mirror.people import resolve_people
+from backend.mirror.people import People, resolve_people
 from backend.mirror.writer import MirrorWriter, WriteStats
 from backend.source.addressbook import AddressBookUnreadable
-from backend.source.addressbook.reader import merge_contacts, read_contacts
+from backend.source.addressbook.reader import SourceContact, merge_contacts, read_contacts
 from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.reader import ChatDbReader
 
@@ -128,15 +128,16 @@ def is_mirrored(settings: Settings, source: Path) -> bool:
     return mirrored == str(Path(source).expanduser().resolve()) and cursor is not None
 
 
-def _read_addressbook(addressbook_dir, iphone_addressbook, settings: Settings, warnings: list[str]):
-    from backend.source.addressbook.reader import read_iphone_addressbook
+def _read_addressbook(addressbook_dir: str | Path | None, iphone_addressbook: str | Path | None, settings: Settings,
+                      warnings: list[str]) -> list[SourceContact]:
+    from backend.source.addressbook.reader import read_iphone_addressbook  # noqa: PLC0415 - only for an iPhone backup
 
-    contacts = []
+    contacts: list[SourceContact] = []
     try:
         if addressbook_dir is not None:
             contacts.extend(read_contacts(Path(addressbook_dir).expanduser(), default_region=settings.default_region))
         if iphone_addressbook is not None:
-            contacts.extend(read_iphone_addressbook(iphone_addressbook, default_region=settings.default_region))
+            contacts.extend(read_iphone_addressbook(Path(iphone_addressbook), default_region=settings.default_region))
     except AddressBookUnreadable as exc:
         warnings.append(f"contacts not imported: {exc}")
         log.warning("contacts not imported: %s", exc)
@@ -158,7 +159,8 @@ def _warnings(stats: WriteStats) -> list[str]:
     return notes
 
 
-def _write_all(writer: MirrorWriter, reader: ChatDbReader, people, chats, total: int, progress: Progress) -> None:
+def _write_all(writer: MirrorWriter, reader: ChatDbReader, people: People, chats: Chats, total: int,
+               progress: Progress) -> None:
     writer.snapshot_source_cursor()  # first read of src: the copy below sees exactly this snapshot
     contact_ids = writer.write_people(people)
     writer.write_chats(chats, contact_ids, people)
@@ -181,7 +183,7 @@ def _write_all(writer: MirrorWriter, reader: ChatDbReader, people, chats, total:
 @contextmanager
 def attached_source(conn: Connection, path: Path) -> Iterator[None]:
     """ATTACH the source to a connection for the length of one transaction (ATTACH cannot run inside one)."""
-    raw = conn.connection.driver_connection
+    raw = sqlite_of(conn)
     source_sql.attach(raw, path)
     try:
         yield
@@ -191,7 +193,8 @@ def attached_source(conn: Connection, path: Path) -> Iterator[None]:
         source_sql.detach(raw)
 
 
-def _import_in_place(engine: Engine, settings: Settings, reader, people, chats, total, progress) -> WriteStats:
+def _import_in_place(engine: Engine, settings: Settings, reader: ChatDbReader, people: People, chats: Chats,
+                     total: int, progress: Progress) -> WriteStats:
     with engine.connect() as conn, attached_source(conn, reader.path), write_transaction(conn):
         writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=settings.conversation_gap_ms,
                               bulk=False)
@@ -199,7 +202,8 @@ def _import_in_place(engine: Engine, settings: Settings, reader, people, chats, 
     return writer.stats
 
 
-def _import_into_shadow(settings: Settings, reader, people, chats, total, progress) -> WriteStats:
+def _import_into_shadow(settings: Settings, reader: ChatDbReader, people: People, chats: Chats, total: int,
+                        progress: Progress) -> WriteStats:
     target = settings.central_db_path
     shadow = target.with_name(target.name + SHADOW_SUFFIX)
     for stale in (shadow, Path(f"{shadow}-wal"), Path(f"{shadow}-shm"), Path(f"{shadow}-journal")):
@@ -215,7 +219,7 @@ def _import_into_shadow(settings: Settings, reader, people, chats, total, progre
     engine = create_db_engine(shadow)
     try:
         with engine.connect() as conn:
-            raw = conn.connection.driver_connection
+            raw = sqlite_of(conn)
             raw.execute("PRAGMA journal_mode=OFF")
             raw.execute("PRAGMA synchronous=OFF")
             raw.execute("PRAGMA cache_size=-262144")

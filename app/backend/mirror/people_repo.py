@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from backend.db.clock import now_ms
-from backend.db.session import execute
+from backend.db.session import execute, sqlite_of
 from backend.mirror.repo import execute_many
 
 # -- contacts and handles ------------------------------------------------------------------------
@@ -143,5 +143,5 @@ def ensure_participants(conn: Connection, rows: Iterable[tuple[int, int]]) -> No
 
 
 def contact_names(conn: Connection) -> dict[int, str | None]:
-    return dict(conn.connection.driver_connection.execute(
+    return dict(sqlite_of(conn).execute(
         "SELECT id, display_name FROM contacts WHERE merged_into_id IS NULL").fetchall())

@@ -6,18 +6,19 @@ Bulk statements take lists of tuples (executemany) in the column order named nex
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
 from backend.db.clock import now_ms
-from backend.db.session import execute, fetch_one, fetch_value
+from backend.db.session import execute, fetch_one, fetch_value, sqlite_of
+from backend.search.marks import mark_rows
 
 
 def execute_many(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
     """executemany on the DBAPI connection, inside the caller's transaction (no per-row SQLAlchemy cost)."""
-    conn.connection.driver_connection.executemany(sql, rows)
+    sqlite_of(conn).executemany(sql, rows)
 
 
 # -- chat figures -----------------------------------------------------------------------------------
@@ -62,7 +63,8 @@ def load_source_maps(conn: Connection, *, handles: Sequence[tuple], chats: Seque
     conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS source_chats (rowid INTEGER PRIMARY KEY, chat_id INTEGER)")
     conn.exec_driver_sql("DELETE FROM temp.source_handles")
     conn.exec_driver_sql("DELETE FROM temp.source_chats")
-    execute_many(conn, "INSERT OR REPLACE INTO temp.source_handles (rowid, contact_id, canonical) VALUES (?, ?, ?)", handles)
+    execute_many(conn, "INSERT OR REPLACE INTO temp.source_handles (rowid, contact_id, canonical) VALUES (?, ?, ?)",
+                 handles)
     execute_many(conn, "INSERT OR REPLACE INTO temp.source_chats (rowid, chat_id) VALUES (?, ?)", chats)
 
 
@@ -75,7 +77,7 @@ _LOADED_COLUMNS = (
 
 
 def load_messages(
-    conn: Connection, *, source_select: str, params: dict[str, Any], body_text_sql: str, date_sql,
+    conn: Connection, *, source_select: str, params: dict[str, Any], body_text_sql: str, date_sql: Callable[[str], str],
     kind_sql: str, epoch_ms: int, unknown_chat_id: int, upsert: bool, planned: bool = False,
     pre_decoded: bool = False,
 ) -> list[tuple[int, int, int, str | None]]:
@@ -124,15 +126,15 @@ def load_messages(
         WHERE true ORDER BY s.source_rowid
         {conflict}
     """
-    cursor = conn.connection.driver_connection.execute(sql, params)
+    cursor = sqlite_of(conn).execute(sql, params)
     return cursor.fetchall() if upsert else []
 
 
 def list_source_timeline(
-    conn: Connection, *, source_select: str, date_sql, epoch_ms: int, unknown_chat_id: int,
+    conn: Connection, *, source_select: str, date_sql: Callable[[str], str], epoch_ms: int, unknown_chat_id: int,
 ) -> list[tuple[int, int]]:
     """(chat_id, sent_at) of source messages in split order, as load_messages will store them."""
-    return conn.connection.driver_connection.execute(f"""
+    return sqlite_of(conn).execute(f"""
         SELECT coalesce(sc.chat_id, {int(unknown_chat_id)}) AS chat_id,
                coalesce({date_sql("s.date")}, {int(epoch_ms)}) AS sent_at
         FROM ({source_select}) AS s LEFT JOIN temp.source_chats sc ON sc.rowid = s.chat_rowid
@@ -142,7 +144,7 @@ def list_source_timeline(
 
 def load_body_texts(conn: Connection, texts_json: str) -> None:
     """temp.body_texts from a JSON object {source_rowid: text} (parsed in C)."""
-    raw = conn.connection.driver_connection
+    raw = sqlite_of(conn)
     raw.execute("CREATE TEMP TABLE IF NOT EXISTS body_texts (rowid INTEGER PRIMARY KEY, text TEXT)")
     raw.execute("DELETE FROM temp.body_texts")
     raw.execute("INSERT INTO temp.body_texts SELECT CAST(key AS INTEGER), value FROM json_each(?)", (texts_json,))
@@ -150,18 +152,18 @@ def load_body_texts(conn: Connection, texts_json: str) -> None:
 
 def load_planned_conversations(conn: Connection, rows: Sequence[tuple[int, int, int]]) -> None:
     """temp.planned_conversations from (chat_id, started_at, conversation_id): where a bulk copy places rows."""
-    raw = conn.connection.driver_connection
+    raw = sqlite_of(conn)
     raw.execute("CREATE TEMP TABLE IF NOT EXISTS planned_conversations (chat_id INTEGER NOT NULL, "
                 "started_at INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (chat_id, started_at)) WITHOUT ROWID")
     raw.execute("DELETE FROM temp.planned_conversations")
     raw.executemany("INSERT INTO temp.planned_conversations (chat_id, started_at, id) VALUES (?, ?, ?)", rows)
 
 
-def changed_rowids(conn: Connection, *, source_select: str, date_sql, unknown_chat_id: int,
+def changed_rowids(conn: Connection, *, source_select: str, date_sql: Callable[[str], str], unknown_chat_id: int,
                    params: dict[str, Any]) -> list[int]:
     """Source rows whose mirrored copy differs in what Messages changes after the fact: edits,
     unsends, read and delivery times, a body that arrived late, the chat a message belongs to."""
-    return [rowid for (rowid,) in conn.connection.driver_connection.execute(f"""
+    return [rowid for (rowid,) in sqlite_of(conn).execute(f"""
         SELECT s.source_rowid FROM ({source_select}) AS s
         JOIN messages mm ON mm.guid = s.guid
         LEFT JOIN temp.source_chats sc ON sc.rowid = s.chat_rowid
@@ -183,25 +185,26 @@ def mark_deleted(conn: Connection, guids: Sequence[str]) -> list[tuple[int, int,
     """
     if not guids:
         return []
-    return [tuple(r) for r in conn.connection.driver_connection.execute(
+    return [tuple(r) for r in sqlite_of(conn).execute(
         "UPDATE messages SET deleted_at = ?, conversation_id = NULL "
         "WHERE deleted_at IS NULL AND guid IN (SELECT value FROM json_each(?)) RETURNING id, chat_id, sent_at",
         (now_ms(), json.dumps(list(guids))),
     ).fetchall()]
 
 
-def conversation_chats(conn: Connection, conversation_ids) -> list[tuple[int, int]]:
+def conversation_chats(conn: Connection, conversation_ids: Iterable[int]) -> list[tuple[int, int]]:
     ids = sorted(conversation_ids)
     if not ids:
         return []
-    return [tuple(r) for r in conn.connection.driver_connection.execute(
+    return [tuple(r) for r in sqlite_of(conn).execute(
         "SELECT id, chat_id FROM conversations WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
         (json.dumps(ids),)).fetchall()]
 
 
 def set_body_extras(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (text, body_json, decode_error, source guid) from full decodes of rich or odd blobs."""
-    execute_many(conn, "UPDATE messages SET text = coalesce(text, ?), body_json = ?, decode_error = ? WHERE guid = ?", rows)
+    execute_many(conn, "UPDATE messages SET text = coalesce(text, ?), body_json = ?, decode_error = ? WHERE guid = ?",
+                 rows)
 
 
 def mark_unsent(conn: Connection, message_ids: Sequence[int]) -> None:
@@ -218,20 +221,20 @@ def count_problem_messages(conn: Connection, *, unknown_chat_id: int, undated_at
             return {}
         only = "WHERE id IN (SELECT value FROM json_each(?3))"
         params = (*params, "[" + ",".join(map(str, message_ids)) + "]")
-    row = conn.connection.driver_connection.execute(f"""
+    row = sqlite_of(conn).execute(f"""
         SELECT coalesce(sum(chat_id = ?1), 0),
                coalesce(sum(is_from_me = 0 AND sender_contact_id IS NULL AND kind = 'message'), 0),
                coalesce(sum(text IS NULL AND decode_error IS NOT NULL), 0),
                coalesce(sum(sent_at = ?2), 0)
         FROM messages {only}
     """, params).fetchone()
-    return dict(zip(("without_chat", "without_sender", "undecodable", "undated"), row))
+    return dict(zip(("without_chat", "without_sender", "undecodable", "undated"), row, strict=False))
 
 
 def message_states(conn: Connection, guids: Sequence[str]) -> dict[str, tuple[int, str | None, int, int]]:
     """guid -> (id, text, chat_id, sent_at) of the messages that exist."""
     found: dict[str, tuple[int, str | None, int, int]] = {}
-    raw = conn.connection.driver_connection
+    raw = sqlite_of(conn)
     for start in range(0, len(guids), 500):
         chunk = tuple(guids[start:start + 500])
         rows = raw.execute(f"SELECT guid, id, text, chat_id, sent_at FROM messages WHERE guid IN "
@@ -245,17 +248,25 @@ def next_message_id(conn: Connection) -> int:
 
 
 def fts_insert(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
-    """rows: (message_id, text) of messages whose text is new."""
+    """rows: (message_id, text) of messages whose text is new: into the word index and the marks."""
     execute_many(conn, "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", rows)
+    execute_many(conn, "INSERT OR IGNORE INTO message_marks (mark, message_id) VALUES (?, ?)", mark_rows(rows))
 
 
 def fts_delete(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
     """rows: (message_id, old_text) of messages whose indexed text changes or goes."""
     execute_many(conn, "INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", rows)
+    execute_many(conn, "DELETE FROM message_marks WHERE message_id = ?", [(row[0],) for row in rows])
 
 
 def fts_rebuild(conn: Connection) -> None:
+    """Both indexes of message text (words and marks) rebuilt from the messages."""
     conn.exec_driver_sql("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+    conn.exec_driver_sql("DELETE FROM message_marks")
+    raw = conn.connection.driver_connection
+    cursor = raw.execute("SELECT id, text FROM messages WHERE text IS NOT NULL AND text != ''")
+    while rows := cursor.fetchmany(5000):
+        raw.executemany("INSERT OR IGNORE INTO message_marks (mark, message_id) VALUES (?, ?)", mark_rows(rows))
 
 
 # -- conversations -----------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def default_source(settings: Settings, *, demo_messages: int = 20_000) -> tuple[
     if found is not None:
         return found
     folder = demo_dir()
-    from backend.source.demo.generator import generate_demo_source
+    from backend.source.demo.generator import generate_demo_source  # noqa: PLC0415 - the generator, only for a missing demo
 
     log.info("no Messages database at %s: generating demo data in %s", settings.source_chat_db, folder)
     generate_demo_source(folder, messages=demo_messages)

@@ -13,10 +13,12 @@ that changed are re-split (conversation_placement.py). All use the same SQL, the
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from backend.db.session import sqlite_of
 from backend.mirror import people_repo, repo
 from backend.mirror.attachments import LocatedAttachments, link_attachments, locate_attachments
 from backend.mirror.chats import Chats, unknown_chat
@@ -89,7 +91,7 @@ class MirrorWriter:
                  pre_read: PendingPreRead | None = None) -> None:
         """`pre_read`: the source being read in workers (bulk), taken by the copy when it can be."""
         self.conn = conn
-        self.raw = conn.connection.driver_connection
+        self.raw = sqlite_of(conn)
         self.columns = source_columns
         self.gap_ms = gap_ms
         self.bulk = bulk
@@ -196,6 +198,10 @@ class MirrorWriter:
 
     # -- messages ----------------------------------------------------------------------------------
 
+    def _unknown_chat(self) -> int:
+        assert self.unknown_chat_id is not None, "write_chats() first"
+        return self.unknown_chat_id
+
     def load_messages(self, *, where: str = "1", params: dict | None = None) -> LoadedMessages:
         """Copy the source messages matching `where` (SQL over `m.`, the chat.db message row)."""
         assert self.unknown_chat_id is not None, "write_chats() first"
@@ -217,7 +223,7 @@ class MirrorWriter:
             pre = pending.result() if pending is not None else None
             if pre is not None and pre.spans is not None:
                 self._bulk_count = self._placement.place_spans(
-                    [(self._chat_ids_by_key[key], *span) for key, *span in pre.spans])
+                    [(self._chat_ids_by_key[key], started, last, count) for key, started, last, count in pre.spans])
             elif not planned_here:  # the workers' reading was not usable
                 self._bulk_count = self._placement.plan_from_source(select, unknown_chat_id=self.unknown_chat_id)
             if pre is not None:
@@ -264,7 +270,7 @@ class MirrorWriter:
         not_tapback = source_sql.tapback_filter(self.columns, tapbacks=False)
         select = source_sql.message_select(self.columns, where=f"m.ROWID > :low AND m.ROWID <= :high AND {not_tapback}")
         return repo.changed_rowids(self.conn, source_select=select, date_sql=source_sql.apple_ms_sql,
-                                   unknown_chat_id=self.unknown_chat_id, params={"low": low, "high": high})
+                                   unknown_chat_id=self._unknown_chat(), params={"low": low, "high": high})
 
     def _existing(self, select: str, params: dict) -> dict[int, tuple[str | None, int, int]]:
         """id -> (text, chat_id, sent_at) of mirrored messages the load will touch (to fix FTS and splits)."""
@@ -325,7 +331,8 @@ class MirrorWriter:
         if not decoded:
             return
         ids = repo.message_states(self.conn, [guid for guid, _edits, _unsent in decoded])
-        edits, unsent = [], []
+        edits: list[tuple] = []
+        unsent: list[int] = []
         for guid, rows, is_unsent in decoded:
             if guid not in ids:
                 continue
@@ -339,7 +346,7 @@ class MirrorWriter:
 
     def _count_problems(self, loaded: LoadedMessages) -> None:
         ids = None if self.bulk else [m[0] for m in loaded.new + loaded.updated]
-        counts = repo.count_problem_messages(self.conn, unknown_chat_id=self.unknown_chat_id,
+        counts = repo.count_problem_messages(self.conn, unknown_chat_id=self._unknown_chat(),
                                              undated_at=APPLE_EPOCH_UNIX_MS, message_ids=ids)
         for name, value in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + value)
@@ -410,10 +417,10 @@ class MirrorWriter:
             self.stats.reactions += len(latest)
             self.stats.changed_chat_ids.update(ids[e.target_guid][2] for e in latest if e.target_guid in ids)
 
-    def load_attachments(self, rows, *, messages_root: str | None = None) -> None:
+    def load_attachments(self, rows: Iterable[tuple], *, messages_root: str | None = None) -> None:
         self.write_attachments(self.read_attachments(rows, messages_root=messages_root))
 
-    def read_attachments(self, rows, *, messages_root: str | None = None) -> LocatedAttachments:
+    def read_attachments(self, rows: Iterable[tuple], *, messages_root: str | None = None) -> LocatedAttachments:
         """Source attachment rows with their files looked up (the mirror is not read: a bulk import does
         this while the copy waits for its workers)."""
         return locate_attachments(rows, messages_root=messages_root)
@@ -455,10 +462,10 @@ class MirrorWriter:
             repo.refresh_chat_stats(self.conn, self.stats.changed_chat_ids)
 
 
-def _chunks(values: list[int], size: int):
+def _chunks(values: list[int], size: int) -> Iterator[tuple[int, ...]]:
     for start in range(0, len(values), size):
         yield tuple(values[start:start + size])
 
 
-def _json_list(values) -> str:
+def _json_list(values: Iterable[int]) -> str:
     return "[" + ",".join(str(int(v)) for v in values) + "]"

@@ -71,7 +71,6 @@ class PromptHeader(BaseModel):
     description: str = Field(min_length=1)
     result_type: Literal["json", "text"]
     result_schema: dict[str, Any] = Field(alias="schema")
-    model_preferences: list[str] = Field(default_factory=list)
     temperature: float = Field(ge=0.0, le=2.0)
     variables: list[str]
 

@@ -213,7 +213,8 @@ def list_chunk_embedding_ids(conn: Connection, *, model: str, filters: dict[str,
         WHERE e.kind = 'chunk' AND e.model = :model
           AND (:chat_id IS NULL OR v.chat_id = :chat_id)
           AND (:chat_ids IS NULL OR v.chat_id IN (SELECT value FROM json_each(:chat_ids)))
-          AND (:contact_id IS NULL OR v.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id))
+          AND (:contact_id IS NULL
+               OR v.chat_id IN (SELECT chat_id FROM chat_participants WHERE contact_id = :contact_id))
           AND (:since IS NULL OR v.last_message_at >= :since)
           AND (:until IS NULL OR v.started_at < :until)
     """, {"model": model, **{key: filters.get(key) for key in ("chat_id", "chat_ids", "contact_id", "since",
@@ -259,3 +260,138 @@ def get_analysis_cursor(conn: Connection, *, model: str) -> tuple[int, int]:
 def set_analysis_cursor(conn: Connection, *, model: str, updated_at: int, analysis_id: int) -> None:
     set_embed_cursor(conn, model=model, updated_at=updated_at, conversation_id=analysis_id,
                      key=f"search.embed_cursor.analysis:{model}")
+
+
+# ---- message search: the messages matching a parsed query, counted, ranked and paged ----------------------
+
+# What a message search looks through: live messages with text or an attachment.
+_SEARCHABLE = ("m.deleted_at IS NULL AND m.is_unsent = 0 AND m.kind = 'message' "
+               "AND ((m.text IS NOT NULL AND m.text != '') OR m.has_attachments = 1)")
+
+
+def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of a message search and its parameters. filters: match (FTS5), marks (list),
+    chat_ids / contact_ids / sender_ids (lists), from_me, since, until, has_attachment. `fts`: False when
+    the caller joins messages_fts itself."""
+    clauses, params = [_SEARCHABLE], {}
+    if fts and filters.get("match"):
+        clauses.append("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match)")
+        params["match"] = filters["match"]
+    for i, mark in enumerate(filters.get("marks") or []):
+        clauses.append(f"m.id IN (SELECT message_id FROM message_marks WHERE mark = :mark{i})")  # noqa: S608 - only constant clauses are joined; values are bound
+        params[f"mark{i}"] = mark
+    for key, clause in (
+        ("chat_ids", "m.chat_id IN (SELECT value FROM json_each(:chat_ids))"),
+        ("contact_ids", "m.chat_id IN (SELECT chat_id FROM chat_participants "
+                        "WHERE contact_id IN (SELECT value FROM json_each(:contact_ids)))"),
+        ("sender_ids", "m.sender_contact_id IN (SELECT value FROM json_each(:sender_ids))"),
+    ):
+        if filters.get(key) is not None:
+            clauses.append(clause)
+            params[key] = json.dumps([int(v) for v in filters[key]])
+    if filters.get("from_me") is not None:
+        clauses.append("m.is_from_me = :from_me")
+        params["from_me"] = int(bool(filters["from_me"]))
+    if filters.get("since") is not None:
+        clauses.append("m.sent_at >= :since")
+        params["since"] = filters["since"]
+    if filters.get("until") is not None:
+        clauses.append("m.sent_at < :until")
+        params["until"] = filters["until"]
+    if filters.get("has_attachment"):
+        clauses.append("m.has_attachments = 1")
+    return " AND ".join(clauses), params
+
+
+def count_matching_messages(conn: Connection, *, filters: dict[str, Any]) -> int:
+    """How many messages match: the exact `total` of a search."""
+    where, params = _message_where(filters)
+    return int(fetch_one(conn, f"SELECT count(*) AS n FROM messages m WHERE {where}",  # noqa: S608 - only constant clauses are joined; values are bound
+                         params)["n"])
+
+
+def list_matching_by_time(conn: Connection, *, filters: dict[str, Any], newest_first: bool, limit: int,
+                          offset: int) -> list[int]:
+    """Ids of matching messages in time order (ties by id), one page."""
+    where, params = _message_where(filters)
+    direction = "DESC" if newest_first else "ASC"
+    return [row["id"] for row in fetch_all(conn, f"""
+        SELECT m.id FROM messages m WHERE {where}
+        ORDER BY m.sent_at {direction}, m.id {direction} LIMIT :limit OFFSET :offset
+    """, {**params, "limit": limit, "offset": offset})]  # noqa: S608 - constant clauses; values bound
+
+
+def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: int, offset: int) -> list[int]:
+    """Ids of matching messages, best bm25 first (ties by id), one page; needs a `match`."""
+    where, params = _message_where(filters, fts=False)
+    return [row["id"] for row in fetch_all(conn, f"""
+        SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+        WHERE messages_fts MATCH :match AND {where}
+        ORDER BY bm25(messages_fts), m.id LIMIT :limit OFFSET :offset
+    """, {**params, "match": filters["match"], "limit": limit, "offset": offset})]  # noqa: S608 - constant clauses; values bound
+
+
+def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) -> set[int]:
+    """The ids among `ids` that pass the filters (the vector side's messages, checked like the rest)."""
+    if not ids:
+        return set()
+    where, params = _message_where(filters)
+    return {row["id"] for row in fetch_all(conn, f"""
+        SELECT m.id FROM messages m WHERE m.id IN (SELECT value FROM json_each(:ids)) AND {where}
+    """, {**params, "ids": json.dumps(ids)})}  # noqa: S608 - constant clauses; values bound
+
+
+def get_result_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """id -> message as a search result shows it: text, time, sender, chat (with its name) and conversation."""
+    if not ids:
+        return {}
+    rows = fetch_all(conn, f"""
+        SELECT m.id, m.guid, m.chat_id, m.conversation_id, m.text, m.sent_at, m.is_from_me, m.has_attachments,
+               coalesce(sw.id, s.id) AS sender_contact_id,
+               CASE WHEN m.is_from_me THEN 'Me'
+                    ELSE coalesce({label_sql("sw")}, {label_sql("s")}, m.sender_handle) END AS sender,
+               c.display_name AS chat_name, c.is_group AS chat_is_group
+        FROM json_each(:ids) AS hit
+        JOIN messages m ON m.id = hit.value
+        JOIN chats c ON c.id = m.chat_id
+        LEFT JOIN contacts s ON s.id = m.sender_contact_id
+        LEFT JOIN contacts sw ON sw.id = s.merged_into_id
+    """, {"ids": json.dumps(ids)})  # noqa: S608 - constant clauses; values bound
+    return {row["id"]: row for row in rows}
+
+
+def find_contact_ids(conn: Connection, *, name: str) -> list[int]:
+    """Contacts a typed name means (from:Sam): display, first, last or nick name starting with it, or an
+    identifier equal to it, with the contacts merged into them."""
+    rows = fetch_all(conn, """
+        WITH hit AS (
+            SELECT c.id FROM contacts c
+            WHERE c.display_name LIKE :prefix ESCAPE '\\' OR c.first_name LIKE :prefix ESCAPE '\\'
+               OR c.last_name LIKE :prefix ESCAPE '\\' OR c.nickname LIKE :prefix ESCAPE '\\'
+               OR c.display_name LIKE :word ESCAPE '\\'
+               OR c.id IN (SELECT contact_id FROM contact_identifiers WHERE value = :name)
+        )
+        SELECT id FROM hit
+        UNION SELECT c.id FROM contacts c WHERE c.merged_into_id IN (SELECT id FROM hit)
+        UNION SELECT c.merged_into_id FROM contacts c WHERE c.id IN (SELECT id FROM hit)
+                                                        AND c.merged_into_id IS NOT NULL
+    """, {"prefix": _like(name) + "%", "word": "% " + _like(name) + "%", "name": name})
+    return sorted(row["id"] for row in rows)
+
+
+def find_chat_ids(conn: Connection, *, name: str) -> list[int]:
+    """Chats a typed name means (in:"Family"): the chat's name containing it, else the 1:1 chats of
+    contacts with that name."""
+    rows = fetch_all(conn, "SELECT id FROM chats WHERE display_name LIKE :pattern ESCAPE '\\'",
+                     {"pattern": "%" + _like(name) + "%"})
+    if rows:
+        return sorted(row["id"] for row in rows)
+    contacts = find_contact_ids(conn, name=name)
+    return sorted(row["chat_id"] for row in fetch_all(conn, """
+        SELECT p.chat_id FROM chat_participants p JOIN chats c ON c.id = p.chat_id
+        WHERE c.is_group = 0 AND p.contact_id IN (SELECT value FROM json_each(:ids))
+    """, {"ids": json.dumps(contacts)}))
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

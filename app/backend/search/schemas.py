@@ -27,3 +27,38 @@ class SearchResults(BaseModel):
     q: str
     mode: str
     results: list[SearchHit]
+
+
+class MessageHit(BaseModel):
+    id: int
+    guid: str
+    chat_id: int
+    chat_name: str | None
+    conversation_id: int | None
+    text: str | None
+    sent_at: int
+    sender: str | None
+    sender_contact_id: int | None
+    is_from_me: bool
+    has_attachments: bool
+    matched: bool  # False: a related message of a chunk near the query, sharing none of its words
+    highlights: list[list[int]]  # [start, end) in code points of `text`
+
+
+class SearchTerms(BaseModel):
+    words: list[str]  # matched as prefixes
+    phrases: list[str]
+    symbols: list[str]
+
+
+class MessageSearchResults(BaseModel):
+    q: str
+    sort: str
+    mode: str
+    offset: int
+    limit: int
+    total: int  # messages matching the full-text part of the query and its filters, exactly
+    related: int  # messages near the query by meaning that `total` does not count (relevance order only)
+    results: list[MessageHit]
+    terms: SearchTerms
+    filters: dict[str, object]

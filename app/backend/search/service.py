@@ -166,7 +166,8 @@ def hybrid_search(engine: Engine, q: str, *, chat_id: int | None = None, contact
     filters = {"chat_id": chat_id, "contact_id": contact_id, "since": since, "until": until,
                "chat_ids": None if chat_ids is None else json.dumps([int(c) for c in chat_ids])}
     fts = fts_ranking(engine, q, filters, match=fts_match) if mode in ("hybrid", "fts") else []
-    vec = vector_ranking(engine, q, filters, model=model, limit=max(50, 3 * limit)) if mode in ("hybrid", "vector") else []
+    vec = (vector_ranking(engine, q, filters, model=model, limit=max(50, 3 * limit))
+           if mode in ("hybrid", "vector") else [])
 
     fts_by_conv: dict[int, list[int]] = defaultdict(list)
     for hit in fts:

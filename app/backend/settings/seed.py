@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from backend.db.session import run_write
 from backend.settings import repo
@@ -25,7 +25,7 @@ def seed_app_settings(engine: Engine | None = None, *, directory: Path | None = 
     if not isinstance(defaults, dict):
         raise ValueError(f"{path} must hold a JSON object of setting -> default value")
 
-    def _seed(conn) -> int:  # noqa: ANN001
+    def _seed(conn: Connection) -> int:
         return sum(repo.ensure_default(conn, key=key, value=value) for key, value in defaults.items())
 
     added = run_write(_seed, engine=engine)

@@ -141,7 +141,7 @@ def decode_attributed_body(blob: bytes | None) -> DecodedBody:
         return _failed([])
     try:
         return _decode(bytes(blob))
-    except Exception as exc:  # a safety net: the contract is to never raise on any input
+    except Exception as exc:  # noqa: BLE001 - a safety net: the contract is to never raise on any input
         return _failed([f"attributedBody could not be decoded: {exc!r}"])
 
 
@@ -188,7 +188,7 @@ def _decode(data: bytes) -> DecodedBody:
         return _failed(errors, text)
     try:
         return _interpret(text, runs, errors)
-    except Exception as exc:  # keep the text whatever the attributes hold
+    except Exception as exc:  # noqa: BLE001 - keep the text whatever the attributes hold
         errors.append(f"attribute runs could not be decoded: {exc!r}")
         return _failed(errors, text)
 
@@ -430,7 +430,7 @@ def encode_body(
     attachments = list(attachments or [])
     if len(attachments) > len(positions):
         raise ValueError(f"{len(attachments)} attachments but only {len(positions)} U+FFFC in text")
-    for position, ref in zip(positions, attachments):
+    for position, ref in zip(positions, attachments, strict=False):
         spans.append((position, position + 1, TRANSFER_GUID_KEY, ref.guid))
         if ref.filename is not None:
             spans.append((position, position + 1, FILENAME_KEY, ref.filename))
@@ -465,7 +465,7 @@ def _default_parts(
     if not attachments:
         return [(0, units, 0)] if units else []
     parts, cursor, number = [], 0, 0
-    for position, ref in zip(positions, attachments):
+    for position, ref in zip(positions, attachments, strict=False):
         if position > cursor:
             parts.append((cursor, position - cursor, number))
             number += 1
@@ -484,7 +484,7 @@ _KEY_ORDER = {TRANSFER_GUID_KEY: 0, LINK_KEY: 1, PART_KEY: 2, FILENAME_KEY: 3, M
 def _write(text: str, units: int, spans: list[tuple[int, int, str, Any]], mutable: bool) -> bytes:
     bounds = sorted({0, units, *(s for s, _, _, _ in spans), *(e for _, e, _, _ in spans)})
     runs: list[tuple[int, tuple[tuple[str, Any], ...]]] = []
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in zip(bounds, bounds[1:], strict=False):
         attributes = {key: value for s, e, key, value in spans if s <= start and end <= e}
         items = tuple(sorted(attributes.items(), key=lambda item: _KEY_ORDER.get(item[0], 9)))
         if runs and runs[-1][1] == items:
@@ -503,7 +503,7 @@ def _write(text: str, units: int, spans: list[tuple[int, int, str, Any]], mutabl
         if is_new:
             number = numbers[items] = len(numbers) + 1
         writer.begin_group("iI")
-        writer.write_int(number)
+        writer.write_int(numbers[items])
         writer.write_int(length)
         if is_new:
             writer.begin_group("@")

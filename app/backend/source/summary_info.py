@@ -68,7 +68,7 @@ def decode_summary_info(blob: bytes | None, *, part_count: int | None = None) ->
         return _EMPTY
     try:
         return _decode(bytes(blob), part_count)
-    except Exception as exc:  # a safety net: the contract is to never raise on any input
+    except Exception as exc:  # noqa: BLE001 - a safety net: the contract is to never raise on any input
         return SummaryInfo({}, (), False, (f"message_summary_info could not be decoded: {exc!r}",))
 
 
@@ -81,7 +81,7 @@ def _decode(data: bytes, part_count: int | None) -> SummaryInfo:
                                            f"{MAX_SUMMARY_BYTES}-byte limit",))
     try:
         root = plistlib.loads(data)
-    except Exception as exc:  # plistlib raises many types on malformed input
+    except Exception as exc:  # noqa: BLE001 - plistlib raises many types on malformed input
         return SummaryInfo({}, (), False, (f"not a property list: {exc}",))
     if not isinstance(root, dict):
         return SummaryInfo({}, (), False, (f"property list root is {type(root).__name__}, not a dict",))
@@ -145,7 +145,8 @@ def _part_number(value: Any, where: str, errors: list[str]) -> int | None:
     if type(value) is int and value > MAX_PART:
         errors.append(f"{where!r} names part {str(value)[:40]}, over the limit of {MAX_PART}")
         return None
-    return _bad(value, where, errors)
+    _bad(value, where, errors)
+    return None
 
 
 def _bad(value: Any, where: str, errors: list[str]) -> None:

@@ -132,7 +132,7 @@ class Child:
         return delay
 
     def terminate(self) -> None:
-        if self.running():
+        if self.process is not None and self.running():
             try:
                 self.process.send_signal(signal.SIGTERM)
             except ProcessLookupError:

@@ -27,7 +27,7 @@ def ensure_demo_source(*, messages: int) -> Path:
     """The demo chat.db in the data dir, generated on first use (later runs reuse it, whatever its size)."""
     folder = demo_dir()
     if not (folder / "chat.db").exists():
-        from backend.source.demo.generator import generate_demo_source
+        from backend.source.demo.generator import generate_demo_source  # noqa: PLC0415 - only for a missing demo
 
         log.info("generating a demo source (%d messages) in %s", messages, folder)
         generate_demo_source(folder, messages=messages)
@@ -48,8 +48,8 @@ def prepare(settings: Settings, *, source: Path | None = None, addressbook: Path
     """Migrate, then import `source` (default: the configured chat.db; the demo source with `demo`, or
     with `demo_if_missing` when that chat.db does not exist). An unreadable chat.db (no Full Disk
     Access) is an error even with `demo_if_missing`: demo data must never pass for the user's own."""
-    from backend.db import migrate
-    from backend.db.engine import dispose_engines, get_engine
+    from backend.db import migrate  # noqa: PLC0415 - the supervisor starts light
+    from backend.db.engine import dispose_engines, get_engine  # noqa: PLC0415 - the supervisor starts light
 
     migrate.upgrade(get_engine(settings.central_db_path))
     chosen = ensure_demo_source(messages=demo_messages) if demo else (source or settings.source_chat_db).expanduser()

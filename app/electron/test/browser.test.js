@@ -171,8 +171,29 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** A JSON call to the backend with the token; asserts the status. */
+  async function call(method, route, status = 200) {
+    const response = await fetch(`${ready.url}${route}`, { method, headers: { Authorization: `Bearer ${ready.token}` } });
+    assert.equal(response.status, status, `${method} ${route}: ${response.status}`);
+    return response.json();
+  }
+
+  it('starts analysing the whole history by itself (the demo uses the local analyzer)', async () => {
+    let onboarding;
+    for (let i = 0; i < 600 && !(onboarding = await call('GET', '/api/analysis/onboarding')).run; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(onboarding.status, 'started');
+    assert.equal(onboarding.run.scope, 'history');
+    // stop it here: the live tests below keep their budget, and the chat opened later still has history to analyse
+    const run = await call('GET', `/api/analysis/runs/${onboarding.run.id}`);
+    if (run.status === 'queued' || run.status === 'running') await call('POST', `/api/analysis/runs/${run.id}/cancel`);
+  });
+
   it('shows the chat list, and a chat opened from it shows its messages', async () => {
     await page.goto(ready.app_url);
+    await page.getByRole('region', { name: 'Key figures' }).waitFor(); // the overview is the landing page
+    await page.getByRole('link', { name: 'Chats', exact: true }).click();
     await page.getByRole('listbox', { name: 'Chat list' }).getByRole('option').nth(5).waitFor();
     await page.locator('#messages li.msg').first().waitFor();
     assert.ok(!page.url().includes('token'), `the token is still in the address: ${page.url()}`);
@@ -192,7 +213,7 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
       return rows.length >= 3 && document.querySelector('.chat-item[aria-selected="true"]')?.dataset.chatId === String(id);
     }, chatId);
     assert.equal(await page.locator('.chat-item[aria-selected="true"]').getAttribute('aria-label'), name);
-    await page.getByRole('region', { name: 'Not analysed yet' }).or(page.getByRole('region', { name: 'Summary' })).first().waitFor();
+    await page.getByRole('region', { name: 'Analysis coverage' }).waitFor();
     await shot('02-conversation');
   });
 
@@ -335,6 +356,56 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
     const citations = await answer.locator('.citation').allTextContents();
     assert.ok(citations.some((c) => c.includes(word)), `no citation quotes the message: ${citations}`);
     await shot('08-eve-answer');
+  });
+
+  it('shows how much of a chat is analysed, and its action analyses the rest as the counter moves', async () => {
+    await page.getByRole('tab', { name: 'Analysis' }).click();
+    const line = page.getByRole('region', { name: 'Analysis coverage' }).locator('.coverage-line');
+    await line.waitFor();
+    await page.waitForFunction(() => document.querySelector('.coverage-line')?.dataset.total !== undefined);
+    const shown = await line.textContent();
+    const coverage = await call('GET', `/api/analysis/coverage?chat_id=${chatId}`);
+    if (!coverage.active_run_ids.length) {
+      assert.match(shown, new RegExp(`^${coverage.analysed} of ${coverage.total} conversations? analysed`));
+    }
+    assert.ok(coverage.total > 0, 'the chat has conversations to analyse');
+    const button = page.getByRole('button', { name: 'Analyse this chat\u2019s history' });
+    if (coverage.remaining > 0) {
+      await button.waitFor();
+      await page.waitForFunction(() => !document.querySelector('.coverage-actions button.primary')?.disabled,
+        undefined, { timeout: 60000 });
+      await button.click();
+      const { runs } = await call('GET', '/api/analysis/runs?limit=5');
+      const started = runs.find((r) => r.scope === 'chat' && r.params.chat_id === chatId);
+      assert.ok(started, `no run for chat ${chatId} among ${JSON.stringify(runs.map((r) => r.scope))}`);
+      await page.waitForFunction((total) => document.querySelector('.coverage-line')?.dataset.analysed === String(total),
+        coverage.total, { timeout: 90000 });
+      await shot('08b-chat-analysed');
+    }
+    const after = await call('GET', `/api/analysis/coverage?chat_id=${chatId}`);
+    assert.equal(after.analysed, after.total);
+    assert.equal(await line.getAttribute('data-analysed'), String(after.analysed));
+    assert.ok(await button.isHidden(), 'the action stays only while something is left to analyse');
+    assert.doesNotMatch(await page.locator('#analysis').textContent(), /chatstats\/offline/);
+    const person = page.locator('.coverage-people li').first();
+    await person.waitFor();
+    const theirs = await call('GET', `/api/analysis/coverage?contact_id=${await person.getAttribute('data-contact-id')}`);
+    assert.match(await person.textContent(), new RegExp(` ${theirs.analysed} of ${theirs.total} conversations? analysed`));
+  });
+
+  it('answers "Who do I text the most?" offline with the right name and count', async () => {
+    await page.getByRole('tab', { name: 'Eve' }).click();
+    await page.getByRole('button', { name: 'New Eve thread' }).click();
+    const top = await writer.send({ op: 'top_person' });
+    await page.getByRole('textbox', { name: 'Question for Eve' }).fill('Who do I text the most?');
+    await page.getByRole('button', { name: 'Send question' }).click();
+    const answer = page.locator('#eve-messages .eve-msg.assistant').last();
+    await answer.locator('.citation').first().waitFor({ timeout: 20000 });
+    const text = await answer.locator('.eve-text').textContent();
+    console.log(`# Eve: ${text}`);
+    assert.ok(text.startsWith(`You text ${top.name} the most of all time: ${top.messages.toLocaleString('en-US')} messages`),
+      `expected ${top.name} with ${top.messages} messages, Eve said: ${text}`);
+    await shot('09-eve-top-person');
   });
 
   it('without a token, says to open the address printed by chatstats up', async () => {

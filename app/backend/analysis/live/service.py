@@ -73,7 +73,8 @@ def schedule_live_passes(engine: Engine, redis: Any, send: Send, *, message_id: 
         enabled = enabled_live_passes(conn) if conversation_id is not None else []
         if countdown_s is None:
             countdown_s = debounce_s(conn)
-    if not enabled or not redis.set(debounce_key(conversation_id), message_id, nx=True, ex=KEY_TTL_S):
+    if conversation_id is None or not enabled or not redis.set(debounce_key(conversation_id), message_id, nx=True,
+                                                               ex=KEY_TTL_S):
         return []
     for analysis_pass in enabled:
         send(conversation_id, analysis_pass.name, countdown_s)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.db.session import execute, fetch_all, fetch_one, fetch_value
+from backend.db.session import execute, fetch_all, fetch_one, fetch_value, inserted_rowid, sqlite_of
 
 # Open conversations may still grow: the sealing chain analyses them once they close. A run covers the rest.
 ANALYSABLE_STATES = "('sealed', 'ready', 'historic')"
@@ -19,6 +19,14 @@ def list_conversations_all(conn: Connection) -> list[dict[str, Any]]:
         SELECT id, chat_id, revision FROM conversations
         WHERE state IN {ANALYSABLE_STATES} AND message_count > 0 ORDER BY id
     """)
+
+
+def list_conversations_history(conn: Connection) -> list[dict[str, Any]]:
+    """Every analysable conversation, newest first (onboarding analyses what the user remembers first)."""
+    return fetch_all(conn, f"""
+        SELECT id, chat_id, revision FROM conversations
+        WHERE state IN {ANALYSABLE_STATES} AND message_count > 0 ORDER BY last_message_at DESC, id DESC
+    """)  # noqa: S608 - a constant list of states
 
 
 def list_conversations_of_chats(conn: Connection, *, chat_ids: list[int]) -> list[dict[str, Any]]:
@@ -37,6 +45,19 @@ def list_conversations_since(conn: Connection, *, since_ms: int) -> list[dict[st
     """, {"since": since_ms})
 
 
+MESSAGE_OVERHEAD_CHARS = 110  # what a message costs in a prompt's JSON besides its text (id, sender, time...)
+
+
+def payload_chars(conn: Connection, *, conversation_ids: list[int]) -> int:
+    """About the characters these conversations take in prompts: their text plus each message's fields
+    (one SQL sum, where rendering every conversation took minutes for a whole history)."""
+    return int(fetch_value(conn, """
+        SELECT coalesce(sum(length(coalesce(text, ''))), 0) + :overhead * count(*) FROM messages
+        WHERE conversation_id IN (SELECT value FROM json_each(:ids)) AND deleted_at IS NULL AND kind = 'message'
+          AND is_unsent = 0 AND retracted_at IS NULL
+    """, {"ids": json.dumps(conversation_ids), "overhead": MESSAGE_OVERHEAD_CHARS}) or 0)
+
+
 def list_busiest_chats(conn: Connection, *, since_ms: int, limit: int) -> list[int]:
     """Chats with the most messages sent since `since_ms`, busiest first (ties: the lower id)."""
     return [r["chat_id"] for r in fetch_all(conn, """
@@ -52,11 +73,11 @@ def chat_exists(conn: Connection, *, chat_id: int) -> bool:
 
 def create(conn: Connection, *, scope: str, params: dict[str, Any], total: int, estimate_tokens: int,
            estimate_cost_usd: float | None, now_ms: int) -> int:
-    return conn.connection.driver_connection.execute(
+    return inserted_rowid(sqlite_of(conn).execute(
         "INSERT INTO analysis_runs (scope, params, status, total, estimate_tokens, estimate_cost_usd, created_at, "
         "updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
         (scope, json.dumps(params), total, estimate_tokens, estimate_cost_usd, now_ms, now_ms),
-    ).lastrowid
+    ))
 
 
 def get(conn: Connection, *, run_id: int) -> dict[str, Any] | None:
@@ -91,7 +112,7 @@ def requeue_failed_jobs(conn: Connection, *, run_id: int, now_ms: int) -> int:
 
 def list_run_jobs(conn: Connection, *, run_id: int) -> list[dict[str, Any]]:
     return fetch_all(conn, """
-        SELECT j.id, j.status FROM analysis_run_jobs l JOIN analysis_jobs j ON j.id = l.job_id
+        SELECT j.id, j.status, j.conversation_id FROM analysis_run_jobs l JOIN analysis_jobs j ON j.id = l.job_id
         WHERE l.run_id = :run ORDER BY j.id
     """, {"run": run_id})
 
@@ -144,3 +165,8 @@ def list_active_runs_of_job(conn: Connection, *, job_id: int) -> list[int]:
 
 def get_job_status(conn: Connection, *, job_id: int) -> str | None:
     return fetch_value(conn, "SELECT status FROM analysis_jobs WHERE id = :id", {"id": job_id})
+
+
+def list_active_run_ids(conn: Connection) -> list[int]:
+    return [r["id"] for r in fetch_all(
+        conn, "SELECT id FROM analysis_runs WHERE status IN ('queued', 'running') ORDER BY id")]

@@ -7,8 +7,9 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
+from backend.analysis.runs import onboarding
 from backend.analysis.runs import service as runs
-from backend.analysis.runs.schemas import CreatedRun, Estimate, Run, RunList, RunRequest, Scope
+from backend.analysis.runs.schemas import CreatedRun, Estimate, Onboarding, Run, RunList, RunRequest, Scope
 from backend.analysis.runs.tasks import enqueue_start_run
 from backend.errors import InvalidRequest
 from backend.events.bus import redis_client
@@ -53,3 +54,24 @@ def get_run(run_id: int, request: Request) -> Run:
 def cancel_run(run_id: int, request: Request) -> Run:
     """Cancel: jobs not started are withdrawn; jobs already running finish."""
     return runs.cancel_run(request.app.state.engine, run_id)
+
+
+@router.get("/onboarding", response_model=Onboarding)
+def get_onboarding(request: Request) -> Onboarding:
+    """The history analysis: started (with its run), or awaiting consent to the estimate it carries."""
+    return onboarding.get(request.app.state.engine, model=request.app.state.settings.llm_model)
+
+
+@router.post("/onboarding/accept", response_model=CreatedRun, status_code=201)
+def accept_onboarding(request: Request) -> CreatedRun:
+    """The user accepts the estimate: the whole history is analysed, newest first."""
+    settings = request.app.state.settings
+    client = redis_client(settings.redis_url) if settings.redis_url else None
+    return onboarding.accept(request.app.state.engine, model=settings.llm_model, client=client,
+                             enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=settings.redis_url))
+
+
+@router.post("/onboarding/decline", response_model=Onboarding)
+def decline_onboarding(request: Request) -> Onboarding:
+    """Not now: the history stays unanalysed until a run is started (the offer stays in the UI)."""
+    return onboarding.decline(request.app.state.engine)

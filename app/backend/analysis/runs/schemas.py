@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Scope = Literal["onboarding", "all", "chat", "since"]
+Scope = Literal["onboarding", "history", "all", "chat", "since"]
 RunStatus = Literal["queued", "running", "done", "cancelled"]
 
 
@@ -57,3 +57,16 @@ class RunList(BaseModel):
 class CreatedRun(BaseModel):
     run: Run
     estimate: Estimate
+
+
+OnboardingStatus = Literal["not_started", "awaiting_consent", "declined", "started"]
+
+
+class Onboarding(BaseModel):
+    """The history analysis after the first import: started at once by a local model, else awaiting the
+    user's consent to the estimate (or declined)."""
+
+    status: OnboardingStatus
+    model: str | None
+    run: Run | None  # the history run once started
+    estimate: Estimate | None  # what the user is asked to accept (awaiting_consent, declined)

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any, ClassVar
 
 import redis
@@ -21,8 +22,9 @@ from sqlalchemy import Connection, Engine
 from backend.analysis import jobs as jobs_service
 from backend.analysis import registry
 from backend.analysis import repo as jobs_repo
-from backend.analysis.context import CHARS_PER_TOKEN, conversation_context
+from backend.analysis.context import CHARS_PER_TOKEN
 from backend.analysis.runs import repo as runs_repo
+from backend.analysis.runs import window
 from backend.analysis.runs.schemas import CreatedRun, Estimate, Run, RunList, RunRequest
 from backend.config import OFFLINE_LLM_MODEL
 from backend.db.clock import now_ms
@@ -42,6 +44,9 @@ TOKENS_OUT_PER_CALL = {"basic": 900, "commitments": 250}  # a typical reply of e
 DEFAULT_TOKENS_OUT = 500
 START_CHUNK = 200  # conversations per write transaction while starting a run
 COUNTER_TTL_S = 30 * 86_400
+REFRESH_EVERY_JOB_UP_TO = 600  # jobs: a run this small stores its progress after every job
+REFRESH_EVERY_MS = 1000  # a larger one at most once a second (and at its end)
+WINDOWED_SCOPES = frozenset({"history", "all"})  # long runs send their jobs a window at a time (window.py)
 
 
 class RunNotFound(NotFound):
@@ -95,6 +100,8 @@ def list_scope_conversations(conn: Connection, request: RunRequest, *, at_ms: in
     """The conversations a run of this scope covers (open ones are left to the sealing chain)."""
     if request.scope == "all":
         return runs_repo.list_conversations_all(conn)
+    if request.scope == "history":
+        return runs_repo.list_conversations_history(conn)
     if request.scope == "chat":
         if request.chat_id is None:
             raise InvalidScope("Scope chat needs chat_id.")
@@ -118,8 +125,8 @@ def estimate(engine: Engine, request: RunRequest, *, model: str) -> Estimate:
         passes = resolve_passes(conn, request.passes)
         conversations = list_scope_conversations(conn, request, at_ms=now_ms())
         prompt_passes = [p for p in passes if p.uses_llm]
-        payload_tokens = sum(conversation_context(conn, c["id"]).estimated_tokens for c in conversations) \
-            if prompt_passes else 0
+        payload_tokens = runs_repo.payload_chars(conn, conversation_ids=[c["id"] for c in conversations]) \
+            // CHARS_PER_TOKEN if prompt_passes else 0
     calls = len(conversations) * len(prompt_passes)
     tokens_in = payload_tokens * len(prompt_passes) + len(conversations) * sum(map(prompt_tokens, prompt_passes))
     tokens_out = len(conversations) * sum(TOKENS_OUT_PER_CALL.get(p.name, DEFAULT_TOKENS_OUT) for p in prompt_passes)
@@ -175,7 +182,7 @@ def create_run(engine: Engine, request: RunRequest, *, model: str, client: redis
         conn, scope=request.scope, params=params, total=estimated.jobs,
         estimate_tokens=estimated.tokens_in + estimated.tokens_out, estimate_cost_usd=estimated.cost_usd,
         now_ms=now_ms()), engine=engine)
-    seed_counters(client, run_id, total=estimated.jobs)
+    seed_counters(require_broker(client), run_id, total=estimated.jobs)
     enqueue(run_id)
     return CreatedRun(run=get_run(engine, run_id), estimate=estimated)
 
@@ -196,7 +203,7 @@ def start_run(engine: Engine, run_id: int, *, client: redis.Redis | None, send_j
 
     for first in range(0, len(conversations), START_CHUNK):
         chunk = conversations[first:first + START_CHUNK]
-        if not run_write(lambda conn, chunk=chunk: _link_chunk(conn, run_id, chunk, passes), engine=engine):
+        if not run_write(partial(_link_chunk, run_id=run_id, conversations=chunk, passes=passes), engine=engine):
             return []  # cancelled meanwhile
 
     def finish_start(conn: Connection) -> list[dict[str, Any]] | None:
@@ -214,7 +221,15 @@ def start_run(engine: Engine, run_id: int, *, client: redis.Redis | None, send_j
         for job in linked:
             if job["status"] == "done":
                 move_counters(client, run_id, job_id=job["id"], outcome="done")
-    to_send = [job["id"] for job in linked if job["status"] == "queued"]
+    rank = {conversation["id"]: i for i, conversation in enumerate(conversations)}  # the scope's order
+    queued = sorted((job for job in linked if job["status"] == "queued"),
+                    key=lambda job: (rank.get(job["conversation_id"], len(rank)), job["id"]))
+    to_send = [job["id"] for job in queued]
+    if client is not None and request.scope in WINDOWED_SCOPES:
+        if not window.loaded(client, run_id):
+            window.load(client, run_id, to_send)
+        window.top_up(client, run_id, send_job)
+        return to_send
     for job_id in to_send:
         send_job(job_id)
     return to_send
@@ -234,19 +249,34 @@ def _link_chunk(conn: Connection, run_id: int, conversations: list[dict[str, Any
     return True
 
 
-def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | None) -> list[int]:
-    """After a job's task ran: when the job is done or failed, move the counters of its active runs and
-    publish their progress (a run whose jobs have all settled is done). The ids of the runs moved."""
+def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | None,
+                       send_job: Callable[[int], None] | None = None) -> list[int]:
+    """After a job's task ran: when the job is done or failed, move the counters of its active runs,
+    send the next jobs of a windowed run (with `send_job`) and publish their progress (a run whose jobs
+    have all settled is done). The ids of the runs moved."""
     with session_scope(engine) as conn:
         status = runs_repo.get_job_status(conn, job_id=job_id)
         run_ids = runs_repo.list_active_runs_of_job(conn, job_id=job_id) if status in ("done", "failed") else []
     for run_id in run_ids:
-        if client is not None:
-            move_counters(client, run_id, job_id=job_id, outcome=status)
-        run_write(lambda conn, run_id=run_id: _refresh(conn, run_id), engine=engine)
+        if client is not None and status is not None:
+            done, failed = move_counters(client, run_id, job_id=job_id, outcome=status)
+            if send_job is not None:
+                window.top_up(client, run_id, send_job)
+            if not _refresh_due(client, run_id, settled=done + failed):
+                continue
+        run_write(partial(_refresh, run_id=run_id), engine=engine)
     if run_ids:
         relay_now()
     return run_ids
+
+
+def _refresh_due(client: redis.Redis, run_id: int, *, settled: int) -> bool:
+    """Store a large run's progress in SQLite at most every REFRESH_EVERY_MS (counting its jobs costs a scan
+    of the run), and always once its last job settled; a small run's after every job."""
+    total = int(client.get(counter_keys(run_id)["total"]) or 0)
+    if total <= REFRESH_EVERY_JOB_UP_TO or settled >= total:
+        return True
+    return bool(client.set(f"chatstats:run:{run_id}:refreshed", 1, nx=True, px=REFRESH_EVERY_MS))
 
 
 def _refresh(conn: Connection, run_id: int, *, starting: bool = False) -> dict[str, int] | None:
@@ -359,12 +389,12 @@ def seed_counters(client: redis.Redis, run_id: int, *, total: int, keep: bool = 
 
 def move_counters(client: redis.Redis, run_id: int, *, job_id: int, outcome: str) -> tuple[int, int]:
     keys = counter_keys(run_id)
-    done, failed = client.eval(_MOVE, 4, keys["done"], keys["failed"], keys["done_jobs"], keys["failed_jobs"],
-                               job_id, outcome, COUNTER_TTL_S)
+    done, failed = client.eval(_MOVE, 4, keys["done"], keys["failed"], keys["done_jobs"], keys["failed_jobs"],  # type: ignore[misc, str-unpack]
+                               str(job_id), outcome, str(COUNTER_TTL_S))  # (redis-py: sync-or-async reply type)
     return int(done), int(failed)
 
 
 def read_counters(client: redis.Redis, run_id: int) -> dict[str, int]:
     keys = counter_keys(run_id)
     values = client.mget(keys["total"], keys["done"], keys["failed"])
-    return {name: int(value or 0) for name, value in zip(("total", "done", "failed"), values, strict=True)}
+    return {name: int(value or 0) for name, value in zip(("total", "done", "failed"), values, strict=True)}  # type: ignore[arg-type]  # redis-py types its sync client's replies as sync-or-async

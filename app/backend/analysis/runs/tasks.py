@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.signals import task_postrun
 
@@ -30,7 +31,7 @@ RUN_JOB = "analysis.run_job"
 JOB_SETTLING_TASKS = frozenset({RUN_JOB, "analysis.persist_result", "analysis.record_job_failure"})
 
 
-def _client():  # noqa: ANN202
+def _client() -> redis.Redis | None:
     url = get_settings().redis_url
     return redis_client(url) if url else None
 
@@ -48,7 +49,8 @@ def count_job_outcome(sender: Any = None, args: Any = None, **_: Any) -> None:
     if getattr(sender, "name", None) not in JOB_SETTLING_TASKS or not args:
         return
     try:
-        runs.record_job_outcome(get_engine(), int(args[0]), client=_client())
+        runs.record_job_outcome(get_engine(), int(args[0]), client=_client(),
+                                send_job=lambda job_id: app.send_task(RUN_JOB, args=[job_id]))
     except Exception:
         log.exception("progress of the analysis runs of job %s could not be recorded", args[0])
 

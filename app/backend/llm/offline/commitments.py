@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from backend.llm.offline.conversation import Conversation, Message
 from backend.llm.offline.dates import first_due
-from backend.llm.offline.textutil import content_words, sentences, stem
+from backend.llm.offline.textutil import content_words, sentences, stem, words
 
 _FIRM = re.compile(
     r"\b(?:i'll|i will|i'm going to|i am going to|i'm gonna|i am gonna|i promise(?: to)?|i shall|"
@@ -102,7 +103,20 @@ def extract(conversation: Conversation) -> list[Commitment]:
             if commitment is not None:
                 found.append(commitment)
                 break  # one commitment per message: the first one it makes
-    return found
+    return _distinct(found)
+
+
+def _distinct(found: list[Commitment]) -> list[Commitment]:
+    """A promise repeated ("I'll send the photos tomorrow" ... "I'll send the photos tomorrow!") once, at
+    its first message."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for commitment in found:
+        key = (commitment.committed_by, " ".join(words(commitment.text)))
+        if key not in seen:
+            seen.add(key)
+            kept.append(commitment)
+    return kept
 
 
 def reconcile(conversation: Conversation, previous: list[dict[str, Any]]) -> dict[str, Any]:
@@ -190,7 +204,7 @@ def _addressees(conversation: Conversation, message: Message, sentence: str, pre
     if named:
         return named
     replying_to = previous and previous.sender != message.sender and message.sent_at - previous.sent_at <= REPLY_WINDOW
-    if replying_to and re.search(r"\byou\b", sentence, re.IGNORECASE):
+    if previous is not None and replying_to and re.search(r"\byou\b", sentence, re.IGNORECASE):
         return [previous.sender]
     return others
 
@@ -245,5 +259,7 @@ def _status(item: dict[str, Any]) -> str:
     return status if status in ("open", "done", "cancelled") else "open"
 
 
-def _terms(text: str) -> set[str]:
-    return {stem(_IRREGULAR.get(w, w)) for w in content_words(text)}
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    """Cached: reconciliation compares every new message with every open commitment."""
+    return frozenset(stem(_IRREGULAR.get(w, w)) for w in content_words(text))

@@ -90,9 +90,9 @@ def find_dates(text: str, reference: datetime) -> list[DateMention]:
             mentions.append(_Span(min(day.start, partner.start), max(day.end, partner.end), day.day, clock))
         else:
             mentions.append(day)
-    for clock in clocks:
-        if id(clock) not in used:
-            mentions.append(_lone_clock(clock, reference, evening=evening))
+    for lone in clocks:
+        if id(lone) not in used:
+            mentions.append(_lone_clock(lone, reference, evening=evening))
     mentions.sort(key=lambda s: s.start)
     return [
         DateMention(text=text[s.start:s.end], start=s.start, end=s.end, day=s.day, clock=s.clock, reference=reference)

@@ -23,6 +23,9 @@ NEGATIONS = frozenset(
     ["not", "no", "never", "nobody", "nothing", "neither", "nor", "hardly", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't", "wouldn't", "can't", "cannot", "couldn't", "shouldn't", "ain't", "dont", "didnt", "isnt", "wasnt", "wont", "cant"]
 )
 NEGATION_SPAN = 3
+MIN_HITS = 2  # words expressing an emotion before it is reported at all
+MIN_SHARE = 0.2  # of all emotion words
+DOMINANT_SHARE = 0.3  # the dominant emotion holds this share of the emotion words, and more than any other
 UNNEGATED = frozenset({"stop", "help", "wait", "believe"})  # "can't stop laughing", "can't help crying"
 CANT_WAIT = ("anticipation", "joy", "positive")
 _FLIPPED = {"positive": "negative", "negative": "positive"}
@@ -93,15 +96,24 @@ def _forms(token: str) -> list[str]:
 
 
 def emotion_profile(texts: list[str]) -> dict[str, object]:
+    """Scores of the emotions the evidence supports, and a dominant one only when it clearly leads.
+
+    An emotion is reported (score > 0) when at least MIN_HITS words express it and it holds at least
+    MIN_SHARE of the emotion words; single words that each touch several emotions (a tied profile: fear,
+    joy, sadness, trust all 0.17) report nothing. The dominant emotion holds DOMINANT_SHARE of them and
+    strictly more than any other (a tie has no dominant emotion)."""
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(_affects(text))
     total = sum(counts[e] for e in EMOTIONS)
-    scores = {e: round(counts[e] / total, 3) if total else 0.0 for e in EMOTIONS}
+    supported = {e for e in EMOTIONS if counts[e] >= MIN_HITS and total and counts[e] / total >= MIN_SHARE}
+    scores = {e: round(counts[e] / total, 3) if e in supported else 0.0 for e in EMOTIONS}
     polar = counts["positive"] + counts["negative"]
-    valence = round((counts["positive"] - counts["negative"]) / polar, 3) if polar else 0.0
-    dominant = max(EMOTIONS, key=lambda e: (scores[e], -EMOTIONS.index(e))) if total else None
-    return {"dominant": dominant, "valence": valence, "scores": scores}
+    valence = round((counts["positive"] - counts["negative"]) / polar, 3) if polar >= MIN_HITS else 0.0
+    ranked = sorted(supported, key=lambda e: (-counts[e], EMOTIONS.index(e)))
+    leads = bool(ranked) and counts[ranked[0]] / total >= DOMINANT_SHARE and (
+        len(ranked) == 1 or counts[ranked[0]] > counts[ranked[1]])
+    return {"dominant": ranked[0] if leads else None, "valence": valence, "scores": scores}
 
 
 def _affects(text: str) -> Counter[str]:

@@ -76,7 +76,23 @@ def find_humour(conversation: Conversation) -> list[Funny]:
             if earlier.sender != message.sender and not _only_laughter(earlier.text):
                 funny.setdefault(back, Funny(earlier)).add("laughing_reply", message.sender)
                 break
-    return [funny[i] for i in sorted(funny)]
+    return _distinct([funny[i] for i in sorted(funny)])
+
+
+def _distinct(items: list[Funny]) -> list[Funny]:
+    """One item per sender and text: the same joke sent twice (or pasted again) is reported once, with
+    everyone who laughed at either copy."""
+    kept: dict[tuple[str, str], Funny] = {}
+    for item in items:
+        key = (item.message.sender, " ".join(words(item.message.text)))
+        if key in kept and key[1]:
+            for evidence in item.evidence:
+                kept[key].add(evidence, "")
+            for who in item.laughed_by:
+                kept[key].add(kept[key].evidence[0], who)
+        else:
+            kept[key if key[1] else (item.message.sender, str(item.message.id))] = item
+    return list(kept.values())
 
 
 def _only_laughter(text: str) -> bool:

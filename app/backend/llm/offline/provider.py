@@ -41,7 +41,7 @@ class OfflineProvider(CustomLLM):
         response: ModelResponse = kwargs.get("model_response") or ModelResponse()
         response.model = MODEL
         response.created = int(time.time())
-        response.choices[0].message.content = content  # type: ignore[union-attr]
+        response.choices[0].message.content = content
         response.choices[0].finish_reason = "stop"
         prompt_tokens, completion_tokens = _tokens(messages), _estimate(content)
         response.usage = litellm.Usage(  # type: ignore[attr-defined]
@@ -67,12 +67,22 @@ class OfflineProvider(CustomLLM):
     async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:
         return self.completion(*args, **kwargs)  # pure CPU and quick: no thread hop needed
 
-    async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[GenericStreamingChunk]:
+    async def astreaming(  # type: ignore[override]  # LiteLLM types it as a coroutine; it iterates an async generator
+        self, *args: Any, **kwargs: Any,
+    ) -> AsyncIterator[GenericStreamingChunk]:
         for chunk in self.streaming(*args, **kwargs):
             yield chunk
 
     def embedding(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("the offline analyzer does not embed; the local embedding model does")
+
+
+def direct_completion(messages: list[dict[str, Any]]) -> ModelResponse:
+    """The offline analyzer's reply without LiteLLM's dispatch around it (its wrapper costs more CPU than
+    the analysis itself); the gateway calls this for "chatstats/..." models. Priced 0, like the provider."""
+    response = register_offline_provider().completion(messages=messages, model_response=ModelResponse())
+    response._hidden_params = {**(getattr(response, "_hidden_params", None) or {}), "response_cost": 0.0}
+    return response
 
 
 def register_offline_provider() -> OfflineProvider:

@@ -1,4 +1,4 @@
-"""An extractive summary: the one to three sentences of a conversation that say the most.
+"""An extractive summary: the sentences of a conversation that say the most (two to five, by its length).
 
 Sentences are weighed as TF-IDF vectors (term frequency times the background weight of
 `textutil.background_weight`), ranked by a small TextRank (PageRank over their cosine similarities,
@@ -19,9 +19,10 @@ from backend.llm.offline.textutil import background_weight, content_words, sente
 MIN_CONTENT_WORDS = 2
 DAMPING = 0.85
 ITERATIONS = 30
-DUPLICATE_SIMILARITY = 0.6
+DUPLICATE_SIMILARITY = 0.75  # sentences sharing most of their weighted words say the same thing
 LEAD_BONUS = 0.25  # the opening of a conversation tends to set its subject
 QUESTION_WEIGHT = 0.7  # a question says less about what happened than a statement does
+MAX_SENTENCES = 5
 MAX_CANDIDATES = 250  # TextRank is quadratic: long conversations keep their most informative sentences
 
 
@@ -49,7 +50,7 @@ def summarize(conversation: Conversation) -> list[Sentence]:
         return ranks[i] * math.log(1 + candidates[i].size) * weight * lead
 
     scored = sorted(range(len(candidates)), key=lambda i: (-score(i), candidates[i].order))
-    wanted = 1 if len(candidates) <= 4 else 2 if len(candidates) <= 15 else 3
+    wanted = summary_length(len(candidates))
     chosen: list[Sentence] = []
     for index in scored:
         candidate = candidates[index]
@@ -58,6 +59,14 @@ def summarize(conversation: Conversation) -> list[Sentence]:
         if len(chosen) == wanted:
             break
     return sorted(chosen, key=lambda s: s.order)
+
+
+def summary_length(candidates: int) -> int:
+    """How many sentences a summary takes: all of a short exchange, then about the square root, up to
+    MAX_SENTENCES (4 candidates: 2, 9: 3, 16: 4, 25 or more: 5)."""
+    if candidates <= 2:
+        return candidates
+    return max(2, min(MAX_SENTENCES, round(math.sqrt(candidates))))
 
 
 def summary_text(chosen: list[Sentence]) -> str:

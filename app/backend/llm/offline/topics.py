@@ -2,7 +2,8 @@
 everyday chat (TF-IDF against the background ranking of `textutil`).
 
 Words are grouped by a light stem ("ticket"/"tickets") and shown in their most frequent written form.
-A two-word phrase ("concert tickets") replaces its words when it occurs at least twice. Names of
+A two-word phrase ("concert tickets") replaces its words when it occurs at least twice, or once when
+both its words are uncommon. Names of
 people are left to entities, and date words to dates.
 """
 
@@ -21,8 +22,9 @@ _DATE_WORDS = frozenset(
 )
 # Words that judge rather than name a subject: emotions and evaluations are reported elsewhere.
 _EVALUATIVE = frozenset(
-    ["amazing", "awesome", "great", "nice", "best", "worst", "good", "bad", "better", "worse", "cool", "lovely", "beautiful", "wonderful", "fantastic", "terrible", "horrible", "awful", "funny", "hilarious", "crazy", "weird", "cute", "sad", "happy", "glad", "excited", "exciting", "jealous", "sorry", "tired", "busy", "ready", "free", "late", "early", "fine", "true", "real", "whole", "full", "huge", "tiny", "little", "big", "super", "totally", "absolutely", "pretty", "honestly", "seriously", "basically", "exactly", "perfect", "wow", "yay", "ugh"]
+    ["amazing", "awesome", "great", "nice", "best", "worst", "good", "bad", "better", "worse", "cool", "lovely", "beautiful", "wonderful", "fantastic", "incredible", "unbelievable", "terrible", "horrible", "awful", "funny", "hilarious", "crazy", "weird", "cute", "sad", "happy", "glad", "excited", "exciting", "jealous", "sorry", "tired", "busy", "ready", "free", "late", "early", "fine", "true", "real", "whole", "full", "huge", "tiny", "little", "big", "super", "totally", "absolutely", "pretty", "honestly", "seriously", "basically", "exactly", "perfect", "wow", "yay", "ugh"]
 )
+RARE_WORD_WEIGHT = 5.0  # log(rank + 20): beyond the ~130 commonest words of the background list
 INFLECTED_WEIGHT = 0.6  # "fell", "walking": verbs name a subject less often than nouns do
 
 
@@ -49,8 +51,8 @@ def topics(texts: list[str], *, exclude: set[str] | frozenset[str] = frozenset()
         inflected = label_of[key].endswith(("ed", "ing", "ly"))
         scores[key] = (1 + math.log(count)) * background_weight(key) * (INFLECTED_WEIGHT if inflected else 1.0)
     for (first, second), count in bigrams.items():
-        if count < 2:
-            continue
+        if count < 2 and min(background_weight(first), background_weight(second)) < RARE_WORD_WEIGHT:
+            continue  # a phrase said once counts when both its words are uncommon ("concert tickets")
         phrase = f"{first} {second}"
         scores[phrase] = (1 + math.log(count)) * (background_weight(first) + background_weight(second)) * 0.75
         label_of[phrase] = f"{label_of[first]} {label_of[second]}"

@@ -105,8 +105,8 @@ def read_contacts(addressbook_dir: Path, *, default_region: str | None = None) -
             failures.append((source_id, error))
     if failures and len(failures) == len(databases):
         raise failures[0][1]
-    for source_id, error in failures:
-        logger.warning("Skipping unreadable Contacts source %s: %s", source_id, error.reason)
+    for source_id, failure in failures:
+        logger.warning("Skipping unreadable Contacts source %s: %s", source_id, failure.reason)
     return contacts
 
 

@@ -248,7 +248,7 @@ def _insert_iphone_cards(conn: sqlite3.Connection, contacts: list[ContactSpec]) 
 
     def label_id(label: str) -> int:
         if label not in labels:
-            labels[label] = conn.execute("INSERT INTO ABMultiValueLabel (value) VALUES (?)", (label,)).lastrowid
+            labels[label] = conn.execute("INSERT INTO ABMultiValueLabel (value) VALUES (?)", (label,)).lastrowid or 0
         return labels[label]
 
     for index, card in enumerate(contacts):

@@ -226,7 +226,8 @@ class ChatDbReader:
         join = "LEFT JOIN message_attachment_join j ON j.attachment_id = a.ROWID" if self.columns[
             "message_attachment_join"] else ""
         message_col = "j.message_id" if join else "NULL"
-        where, params = "", ()
+        where = ""
+        params: tuple[int, ...] = ()
         if message_rowids is not None:
             if not join:
                 return iter(())

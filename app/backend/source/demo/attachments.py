@@ -85,7 +85,7 @@ class AttachmentFactory:
         if kind.writable and self.budget > 0 and (not self.real_paths or rng.random() < 0.3):
             size = self._write(relative, kind, rng)
             self.budget -= 1
-            self.real_paths.append(filename)
+            self.real_paths.append(f"{HOME_PREFIX}/{relative}")
         elif rng.random() < 0.01:  # never downloaded from iCloud
             filename, transfer_state = None, 0
         created = ns // NS if rng.random() > 0.03 else 0
@@ -113,4 +113,5 @@ def tiny_png(red: int, green: int, blue: int, size: int = 16) -> bytes:
 
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
     pixels = b"".join(b"\x00" + bytes((red, green, blue)) * size for _ in range(size))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(pixels, 9)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(pixels, 9))
+            + chunk(b"IEND", b""))

@@ -127,8 +127,8 @@ class BodyEncoder:
             if any(blob.count(piece) != 1 for piece in pieces):
                 return encode_body(text, attachments=attachments, mutable=mutable)
             template = self._templates[key] = (blob, tuple(pieces))
-        blob, pieces = template
-        for piece, value in zip(pieces, [text, *values]):
+        blob, stored = template
+        for piece, value in zip(stored, [text, *values], strict=False):
             blob = blob.replace(piece, value.encode())
         return blob
 

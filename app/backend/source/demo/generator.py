@@ -21,6 +21,7 @@ from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from backend.errors import InvalidRequest
 from backend.source.addressbook.writer import write_addressbook
@@ -196,7 +197,7 @@ def _fit_budget(plans: list[ChatPlan], messages: int, malformed: int) -> int:
 
 def _malformed_entries(
     rng: random.Random, source: SourcePlan, spans: dict[int, tuple[float, float]], now_s: float, kinds: list[str],
-) -> list[tuple[int, int, int, object]]:
+) -> list[tuple[int, int, int, Any]]:
     directs = [c for c in source.chats if c.kind == "direct"] or source.chats
     with_messages = [c for c in directs if c.index in spans] or directs
     entries = []

@@ -99,7 +99,7 @@ class LiveSourceWriter:
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
-            self._conn = None
+            self._conn = None  # type: ignore[assignment]  # closed: nothing runs after close()
         self._release_old_wal()
 
     def __enter__(self) -> LiveSourceWriter:
@@ -153,7 +153,7 @@ class LiveSourceWriter:
                 versions = [(old_text, round(row["date"] / NS, 6))]
             now = self._clock()
             versions.append((new_text, round(now - APPLE_EPOCH_UNIX, 6)))
-            values = {"date_edited": _ns(now), "message_summary_info": edited_summary(versions),
+            values = {"date_edited": _ns(now), "message_summary_info": edited_summary(versions),  # type: ignore[arg-type]  # no None left (checked)
                       "attributedBody": self._bodies.plain(new_text)}
             if row["text"] is not None:
                 values["text"] = new_text
@@ -458,7 +458,8 @@ def _current_text(row: dict) -> str | None:
 
 def _part_ranges(row: dict) -> dict[int, tuple[int, int]]:
     """part -> (start, length) in UTF-16 units of the message as it is now."""
-    ranges, cursor = {}, 0
+    ranges: dict[int, tuple[int, int]] = {}
+    cursor = 0
     if row["attributedBody"] is not None:
         for part in decode_attributed_body(row["attributedBody"]).parts:
             length = utf16_len(part.text)

@@ -140,6 +140,8 @@ _NUMBER_COLUMNS = ("ROWID", "handle_id", "is_from_me", "date", "date_retracted",
 def get_tapback_sender(conn: sqlite3.Connection, *, target_guid: str, kind_code: int) -> tuple[int, bool] | None:
     """(handle_id, is_from_me) of the newest tapback of `kind_code` (2000-2006) on part 0 of the target: only
     the person who added a tapback can remove it."""
+    if not capabilities(conn).has("message", "associated_message_type"):
+        return None
     row = conn.execute(
         """
         SELECT handle_id, is_from_me FROM message
@@ -178,6 +180,7 @@ def create_message(conn: sqlite3.Connection, *, row: list, chat_id: int) -> int:
     values = _to_file(conn, dict(zip(MESSAGE_COLUMNS, row, strict=True)))
     rowid = conn.execute(f"INSERT INTO message ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                          tuple(values.values())).lastrowid
+    assert rowid is not None
     if "message_date" in capabilities(conn)["chat_message_join"]:
         conn.execute("INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)",
                      (chat_id, rowid, values["date"]))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from backend.source.attributed_body import OBJECT_REPLACEMENT, AttachmentRef
 from backend.source.demo import attachments as att
@@ -118,7 +119,7 @@ class Renderer:
         self.topic_titles = {t["key"]: t for t in PLANTED_TOPICS}
 
     # --- driver ---------------------------------------------------------------------------
-    def render(self, entries: list[tuple[int, int, int, object]], batch_size: int = 20_000) -> Iterator[Batch]:
+    def render(self, entries: list[tuple[int, int, int, Any]], batch_size: int = 20_000) -> Iterator[Batch]:
         batch = Batch([], [], [], [])
         for ns, chat_index, code, payload in entries:
             plan = self.source.chats[chat_index]
@@ -152,7 +153,7 @@ class Renderer:
         row[C["ROWID"]] = self.rowid
         row[C["guid"]] = new_guid(self.rng)
         if plan.kind == "group":
-            row[C["handle_id"]] = 0 if from_me else sender.rowid
+            row[C["handle_id"]] = 0 if from_me or sender is None else sender.rowid
         else:
             row[C["handle_id"]] = plan.members[0].rowid
         row[C["service"]] = plan.service
@@ -244,6 +245,7 @@ class Renderer:
 
     def _planted(self, plan: ChatPlan, state: ChatState, ns: int, session: Session) -> list:
         topic = session.planted
+        assert topic is not None
         record = self.stats.topics.setdefault(topic["key"], {
             "key": topic["key"], "title": topic["title"], "keywords": list(topic["keywords"]),
             "chat_guid": plan.guid, "message_guids": [], "first_date": ns, "last_date": ns,
@@ -386,7 +388,8 @@ class Renderer:
         rng = self.rng
         row = self._base(plan, ns, from_me, sender)
         if plan.kind == "group" and rng.random() < 0.6:
-            bundle, ldtext = POLLS, f"Poll: {rng.choice(('Where should we eat?', 'Which weekend works?', 'Movie pick?'))}"
+            question = rng.choice(('Where should we eat?', 'Which weekend works?', 'Movie pick?'))
+            bundle, ldtext = POLLS, f"Poll: {question}"
             url = "data:poll"
         else:
             bundle, ldtext = APPLE_PAY, f"{SLOT_VALUES['price'][rng.randrange(8)]} with Apple Cash"

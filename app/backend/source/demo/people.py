@@ -165,7 +165,7 @@ def contact_cards(rng: random.Random, people: list[Person], source_ids: list[str
         if not person.in_contacts:
             continue
         home = rng.choices(source_ids, weights=weights)[0]
-        phones = ()
+        phones: tuple[tuple[str, str], ...] = ()
         if person.phone:
             label = rng.choice((LABEL_MOBILE, LABEL_MOBILE, LABEL_IPHONE, LABEL_HOME, LABEL_WORK))
             phones = ((label, typed_phone(rng, person.phone)),)

@@ -183,7 +183,7 @@ def plan_source(rng: random.Random, people: list[Person], *, chats: int, contact
         members = [handles.get(p, p.address, "iMessage") for p in chosen]
         if strangers and rng.random() < 0.2:
             stranger = strangers[rng.randrange(len(strangers))]
-            members.append(handles.get(stranger, stranger.phone, "iMessage"))
+            members.append(handles.get(stranger, stranger.phone or stranger.address, "iMessage"))
         plan = add("group", "iMessage", f"iMessage;+;{room}", room, room, members)
         plan.account = ACCOUNT_EMAIL
         if rng.random() < 0.65:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 MESSAGE_COLUMNS = (
     "ROWID", "guid", "text", "handle_id", "service", "account", "account_guid", "date", "date_read",
     "date_delivered", "is_delivered", "is_finished", "is_from_me", "is_read", "is_sent",
@@ -14,7 +16,7 @@ MESSAGE_COLUMNS = (
     "version", "was_data_detected", "has_dd_results", "ck_sync_state", "sort_id",
 )
 C = {name: index for index, name in enumerate(MESSAGE_COLUMNS)}
-DEFAULT_ROW = [None] * len(MESSAGE_COLUMNS)
+DEFAULT_ROW: list[Any] = [None] * len(MESSAGE_COLUMNS)
 for _name in ("handle_id", "date_read", "date_delivered", "is_delivered", "is_finished", "is_from_me",
               "is_read", "is_sent", "is_audio_message", "is_played", "date_played", "cache_has_attachments",
               "item_type", "other_handle", "group_action_type", "associated_message_type",
@@ -25,7 +27,8 @@ DEFAULT_ROW[C["version"]] = 10
 DEFAULT_ROW[C["ck_sync_state"]] = 1
 
 URL_BALLOON = "com.apple.messages.URLBalloonProvider"
-APPLE_PAY = "com.apple.messages.MSMessageExtensionBalloonPlugin:0000000000:com.apple.PassbookUIService.PeerPaymentMessagesExtension"
+APPLE_PAY = ("com.apple.messages.MSMessageExtensionBalloonPlugin:0000000000:"
+             "com.apple.PassbookUIService.PeerPaymentMessagesExtension")
 POLLS = "com.apple.messages.MSMessageExtensionBalloonPlugin:0000000000:com.apple.messages.Polls"
 EFFECTS = ("com.apple.MobileSMS.expressivesend.impact", "com.apple.MobileSMS.expressivesend.loud",
            "com.apple.MobileSMS.expressivesend.gentle", "com.apple.MobileSMS.expressivesend.invisibleink",

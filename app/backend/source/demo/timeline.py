@@ -47,7 +47,7 @@ def allocate(weights: list[float], budget: int, minimum: list[int]) -> list[int]
     if budget <= 0:
         return [0] * len(weights)
     total = sum(weights) or 1.0
-    counts = [max(m, math.floor(w / total * budget)) for w, m in zip(weights, minimum)]
+    counts = [max(m, math.floor(w / total * budget)) for w, m in zip(weights, minimum, strict=False)]
     order = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
     excess = sum(counts) - budget
     while excess > 0:  # take from the largest chats first, never below 1 while possible
@@ -124,12 +124,12 @@ def chat_times(
     starts = sorted(_daily(rng, rng.uniform(start_s, end_s)) for _ in specs)
     out: list[tuple[float, int]] = []
     last_end = -math.inf
-    for start, (size, planted) in zip(starts, specs):
+    for start, (size, planted) in zip(starts, specs, strict=False):
         if start < last_end + SESSION_GAP_MIN:
             start = _awake(rng, last_end + SESSION_GAP_MIN + rng.expovariate(1 / (6 * 3_600.0)))
         session_id = next(session_ids)
-        topic = planted["key"] if planted else topics[rng.randrange(len(topics))]
-        sessions.append(Session(plan.index, topic, planted))
+        name = planted["key"] if planted else topics[rng.randrange(len(topics))]
+        sessions.append(Session(plan.index, name, planted))
         t = start
         for k in range(size):
             if k:
@@ -150,7 +150,7 @@ def build_timeline(
     session_ids = itertools.count()
     entries: list[tuple[int, int, int, object]] = []
     spans: dict[int, tuple[float, float]] = {}
-    for plan, count in zip(plans, counts):
+    for plan, count in zip(plans, counts, strict=False):
         times = chat_times(rng, plan, count, now_s, session_ids, sessions, topics)
         if not times:
             continue

@@ -78,7 +78,9 @@ class Class:
         """This class's name and its superclasses' names, most derived first (read it when the
         stream is read: it is cached)."""
         if self._names is None:
-            names, cls, seen = [], self, 0
+            names: list[str] = []
+            cls: Class | None = self
+            seen = 0
             while cls is not None and seen < MAX_DEPTH:
                 names.append(cls.name)
                 cls, seen = cls.superclass, seen + 1
@@ -371,7 +373,7 @@ class TypedStreamReader:
                 pos += 1
             else:
                 self.pos = pos
-                raw = self.read_shared_string()
+                raw = self.read_shared_string()  # type: ignore[assignment]  # None only for a nil string
                 pos = self.pos
             parsed = type_cache.get(raw)
             if parsed is None:

@@ -21,3 +21,10 @@ export function showGate(text) {
   document.getElementById('gate').hidden = false;
   document.getElementById('panes').hidden = true;
 }
+
+/** Takes the gate away again (a token arrived). */
+export function hideGate() {
+  document.body.classList.remove('no-token');
+  document.getElementById('gate').hidden = true;
+  document.getElementById('panes').hidden = false;
+}

@@ -1,11 +1,11 @@
-// The analysis panel of one chat: summaries, topics, emotions, entities, humour, activity, commitments,
-// and an honest empty state with a button that starts a run for the chat.
+// The analysis panel of one chat: how much of it is analysed (with the actions that analyse the rest),
+// summaries, topics, emotions, entities, humour, activity and commitments.
 
 import { get, post } from './api.js';
+import { CoverageBox, feeling, summaryLabel } from './coverage.js';
 import { clear, h } from './dom.js';
 import { formatDate, formatFull } from './format.js';
 
-const RUN_POLL_MS = 1500;
 const DAY_MS = 86400000;
 
 export class AnalysisPanel {
@@ -13,13 +13,14 @@ export class AnalysisPanel {
     this.root = root;
     this.onOpenMessage = onOpenMessage;
     this.chat = null;
-    this.runTimer = null;
+    this.coverage = null;
     this.seq = 0;
   }
 
   async show(chat) {
     this.chat = chat;
-    clearTimeout(this.runTimer);
+    this.coverage?.stop();
+    this.coverage = null;
     const seq = ++this.seq;
     clear(this.root).append(h('p', { class: 'muted' }, 'Loading analysis…'));
     let insights;
@@ -43,16 +44,16 @@ export class AnalysisPanel {
 
   render(insights, commitments) {
     const summaries = insights.summaries.filter((s) => s.summary.trim());
-    const analysed = insights.summaries.length || insights.topics.length || insights.emotions.length
-      || insights.entities.length || insights.humor.length;
+    this.coverage = new CoverageBox(this.chat, { onChange: () => this.reload() });
+    this.coverage.refresh();
     clear(this.root).append(...[
       h('h2', { class: 'visually-hidden' }, `Analysis of ${this.chat.display_name}`),
-      analysed ? null : this.notAnalysed(),
+      this.coverage.element,
       section('Summary', summaries.length && summaries.slice(0, 3).map((s) =>
         h('div', { class: 'summary' },
           h('p', {}, s.summary),
           h('p', { class: 'muted' }, `${formatDate(s.started_at)} · ${s.message_count} messages`,
-            s.model ? ` · ${s.model}` : '')))),
+            s.model ? ` · ${summaryLabel(s.model)}` : '')))),
       section('Topics', insights.topics.length && h('div', { class: 'chips', 'aria-label': 'Topics' },
         insights.topics.slice(0, 16).map((t) => h('span', {
           class: 'chip', title: `${t.conversations} conversation${t.conversations === 1 ? '' : 's'}`,
@@ -60,7 +61,9 @@ export class AnalysisPanel {
       section('Emotions', insights.emotions.length && insights.emotions.slice(0, 6).map((p) =>
         h('div', { class: 'participant' },
           h('div', { class: 'participant-name' }, p.participant),
-          p.emotions.slice(0, 4).map((e) => barRow(e.emotion, e.score, 1, e.score.toFixed(2)))))),
+          h('div', { class: 'chips', 'aria-label': `Feelings of ${p.participant}` }, p.emotions.slice(0, 3).map((e) =>
+            h('span', { class: 'chip', title: `${e.emotion}: ${e.score.toFixed(2)} over ${e.conversations} conversation${e.conversations === 1 ? '' : 's'}` },
+              feeling(e.emotion))))))),
       section('People, places and things', insights.entities.length && h('ul', { class: 'list' },
         insights.entities.slice(0, 10).map((e) => h('li', {},
           h('span', {}, e.text), h('span', { class: 'muted' }, ` · ${e.kind} · ${e.mentions}×`))))),
@@ -71,59 +74,6 @@ export class AnalysisPanel {
       section('Commitments', this.commitmentList(commitments)),
       section('Activity', insights.activity.length && timeline(insights.activity)),
     ].filter(Boolean));
-  }
-
-  notAnalysed() {
-    const button = h('button', { type: 'button', class: 'primary', 'aria-label': 'Analyse this chat' }, 'Analyse this chat');
-    const note = h('p', { class: 'muted offline-note' }, '');
-    const box = h('div', { class: 'not-analysed', role: 'region', 'aria-label': 'Not analysed yet' },
-      h('p', {}, h('strong', {}, 'Not analysed yet.'), ' Conversations are analysed once they are over; you can run it now.'),
-      button, note);
-    const chat = this.chat;
-    // a run for this chat may be under way already (started here before, or from the CLI)
-    get('/api/analysis/runs', { limit: 20 }, { quiet: true }).then(({ runs }) => {
-      const running = runs.find((r) => r.scope === 'chat' && r.params.chat_id === chat.id
-        && (r.status === 'queued' || r.status === 'running'));
-      if (running && this.chat === chat) {
-        button.disabled = true;
-        this.follow(running, note, chat);
-      }
-    }).catch(() => {});
-    get('/api/analysis/estimate', { scope: 'chat', chat_id: chat.id }, { quiet: true }).then((e) => {
-      if (button.disabled) return;
-      const cost = e.cost_usd === null ? 'unknown cost' : e.cost_usd === 0 ? 'free' : `about $${e.cost_usd.toFixed(2)}`;
-      note.textContent = `${e.conversations} finished conversation${e.conversations === 1 ? '' : 's'} · ${e.calls} model calls · ${cost} (${e.model})`;
-      if (!e.conversations) button.disabled = true;
-    }).catch(() => {});
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      note.textContent = 'Starting…';
-      try {
-        const created = await post('/api/analysis/runs', { scope: 'chat', chat_id: chat.id });
-        this.follow(created.run, note, chat);
-      } catch (err) {
-        note.textContent = err.message;
-        button.disabled = false;
-      }
-    });
-    return box;
-  }
-
-  /** Poll the run until it ends, then show the results. */
-  follow(run, note, chat) {
-    note.textContent = `Analysing: ${run.done + run.failed} of ${run.total} done…`;
-    if (run.status === 'done' || run.status === 'cancelled') {
-      if (this.chat === chat) this.show(chat);
-      return;
-    }
-    this.runTimer = setTimeout(async () => {
-      if (this.chat !== chat) return;
-      try {
-        this.follow(await get(`/api/analysis/runs/${run.id}`, undefined, { quiet: true }), note, chat);
-      } catch (err) {
-        note.textContent = err.message;
-      }
-    }, RUN_POLL_MS);
   }
 
   commitmentList(commitments) {
@@ -150,12 +100,6 @@ export class AnalysisPanel {
 function section(title, content) {
   if (!content || (Array.isArray(content) && !content.length)) return null;
   return h('section', { class: 'card', 'aria-label': title }, h('h3', {}, title), content);
-}
-
-function barRow(label, value, max, text) {
-  const fill = h('span');
-  fill.style.width = `${Math.max(2, Math.min(100, (value / max) * 100))}%`;
-  return h('div', { class: 'bar-row' }, h('span', {}, label), h('div', { class: 'bar' }, fill), h('span', { class: 'muted' }, text));
 }
 
 function timeline(activity) {

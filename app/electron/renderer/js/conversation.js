@@ -5,6 +5,7 @@ import { clear, h } from './dom.js';
 import { dayKey, formatDay } from './format.js';
 import { messageNode, senderName } from './message-view.js';
 import { LiveStream } from './sse.js';
+import { markTerms, searchTerms } from './terms.js';
 
 const OLDER_PAGE = 100;
 const HUNT_PAGE = 200; // one older page tried before jumping to a search hit further back
@@ -228,6 +229,7 @@ export class ConversationView {
     if (!node) return;
     for (const old of this.list.querySelectorAll('.highlight')) old.classList.remove('highlight');
     node.classList.add('highlight');
+    for (const text of this.list.querySelectorAll('.msg-text')) markTerms(text, searchTerms());
     node.scrollIntoView({ block: 'center' });
     setTimeout(() => node.classList.remove('highlight'), 6000);
   }

@@ -1,17 +1,21 @@
 // Wiring: the token first, then the panes and the live streams that feed them.
 
-import { showGate } from './alerts.js';
+import { hideGate, showGate } from './alerts.js';
 import { AnalysisPanel } from './analysis.js';
 import { get, setToken } from './api.js';
 import { ChatList } from './chats.js';
 import { ConversationView } from './conversation.js';
 import { EvePanel } from './eve.js';
 import { SearchPanel } from './search.js';
-import { currentRoute, navigate, route, setFallback, startRouter } from './router.js';
+import { currentRoute, href, navigate, route, setFallback, startRouter } from './router.js';
+import { showMetrics } from './metrics.js';
+import { OverviewView } from './overview.js';
+import { ProfileView } from './profile.js';
 import { LiveStream } from './sse.js';
 import { StatusIndicator } from './status.js';
 import { Tabs } from './tabs.js';
 import { takeToken } from './token.js';
+import { YearView } from './year.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,13 +35,33 @@ function boot() {
     select: $('eve-thread-select'), newButton: $('eve-new-thread'), list: $('eve-messages'),
     form: $('eve-form'), input: $('eve-input'), send: $('eve-send'),
   }, { onOpenMessage: (chatId, messageId) => openChat(chatId, messageId) });
-  new SearchPanel({ form: $('search-form'), input: $('search-input'), results: $('search-results'), status: $('search-status') }, {
-    chatName: async (id) => (await chatById(id))?.display_name || `Chat ${id}`,
+  const search = new SearchPanel({
+    form: $('search-form'), input: $('search-input'), results: $('search-results'), status: $('search-status'),
+    sort: $('search-sort'), more: $('search-more'),
+  }, {
     onOpenMessage: (chatId, messageId) => openChat(chatId, messageId),
     onShow: () => {
       if (currentRoute()?.name !== 'chats') navigate('chats');
       tabs.show('search');
     },
+  });
+
+  // keyboard: "/" or Ctrl/Cmd-K to the search box, Esc clears it and returns to the list, arrows in the list
+  document.addEventListener('keydown', (event) => {
+    const typing = event.target.closest?.('input, textarea, select, [contenteditable="true"]');
+    if ((event.key === 'k' && (event.metaKey || event.ctrlKey)) || (event.key === '/' && !typing)) {
+      event.preventDefault();
+      $('search-input').focus();
+      $('search-input').select();
+    } else if (event.key === 'Escape' && event.target === $('search-input')) {
+      event.preventDefault();
+      search.clear();
+      chats.focus();
+    } else if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && !typing && !event.target.closest?.('#chat-list')
+               && !event.target.closest?.('.pane-side')) {
+      event.preventDefault();
+      chats.focus();
+    }
   });
 
   async function chatById(id) {
@@ -69,14 +93,37 @@ function boot() {
     const chat = await chatById(id);
     if (!chat) return;
     chats.select(id);
+    const insightsLink = $('conversation-insights');
+    const person = !chat.is_group && chat.participants[0];
+    insightsLink.href = chat.is_group ? href('group', chat.id) : person ? href('person', person.id) : href('group', chat.id);
+    insightsLink.textContent = chat.is_group ? 'Group insights' : 'Insights';
+    insightsLink.hidden = false;
     const changed = conversation.chat?.id !== id;
     conversation.open(chat, { focusMessageId: messageId });
     if (changed) analysis.show(chat);
   }
 
+  // Insights pages: the overview is the landing page; each refetches (debounced) when live sync changes chats.
+  const insightsViews = {
+    overview: new OverviewView($('view-overview'), { onOpenMessage: openChat }),
+    profile: new ProfileView($('view-profile'), { onOpenMessage: openChat, onOpenChat: (id) => openChat(id) }),
+    year: new YearView($('view-year'), { onOpenMessage: openChat, onOpenChat: (id) => openChat(id) }),
+  };
+  route('overview', () => insightsViews.overview.show().catch(() => {}));
+  route('person', ([id]) => insightsViews.profile.showPerson(Number(id)).catch(() => {}));
+  route('group', ([id]) => insightsViews.profile.showGroup(Number(id)).catch(() => {}));
+  route('year', ([year]) => insightsViews.year.show(year).catch(() => {}));
+  route('metrics', () => showMetrics($('view-metrics')).catch(() => {}));
+  let refreshTimer = null;
+  function insightsChanged() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => Object.values(insightsViews).forEach((view) => view.refresh()), 700);
+  }
+
   function chatUpdated(data) {
     chats.applyUpdate(data);
     if (conversation.chat?.id === data.chat.id) conversation.setChat(data.chat);
+    insightsChanged();
   }
 
   new LiveStream('/api/live-sync/stream/chats', {
@@ -94,14 +141,27 @@ function boot() {
     },
   }).start();
   status.start();
-  setFallback('chats');
+  setFallback('overview');
   startRouter();
 }
 
-const token = takeToken();
-if (token) {
+// A token link opened in this tab (#token=...) is taken as it arrives, without a reload.
+let booted = false;
+function accept(token) {
   setToken(token);
-  boot();
-} else {
-  showGate();
+  hideGate();
+  if (!booted) {
+    booted = true;
+    boot();
+  }
 }
+
+window.addEventListener('hashchange', () => {
+  if (!location.hash.includes('token=')) return;
+  const token = takeToken();
+  if (token) accept(token);
+});
+
+const token = takeToken();
+if (token) accept(token);
+else showGate();

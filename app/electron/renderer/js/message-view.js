@@ -1,6 +1,7 @@
 // One message as a list item: sender, reply line, bubble, attachments, reactions, time and marks.
 // Every piece of message data goes in through text nodes (dom.h), never as markup.
 
+import { streamUrl } from './api.js';
 import { h } from './dom.js';
 import { cleanText, formatBytes, formatFull, formatTime } from './format.js';
 
@@ -53,14 +54,30 @@ function bubble(message) {
   return h('div', { class: 'bubble' }, parts);
 }
 
+const IMAGE_NAME = /\.(jpe?g|png|gif|heic|heif|webp|tiff?|bmp)$/i;
+const isImage = (a) => (a.mime_type || '').startsWith('image/') || a.is_sticker || IMAGE_NAME.test(a.transfer_name || '');
+
+/** An image or sticker on disk as a thumbnail (the token goes in the address: <img> sends no headers);
+ * anything else, or an image whose thumbnail fails, as a placeholder with its name and size. */
 function attachments(message) {
   if (!message.attachments.length || message.is_unsent) return null;
   return h('ul', { class: 'msg-attachments', 'aria-label': 'Attachments' },
-    message.attachments.map((a) => h('li', {
-      class: a.file_present ? 'attachment' : 'attachment missing',
-      title: a.file_present ? a.mime_type || '' : 'The file is not on this Mac (it may be in iCloud)',
-    }, a.is_sticker ? '🏷️ ' : '📎 ', a.transfer_name || a.mime_type || 'Attachment',
-    a.total_bytes ? ` · ${formatBytes(a.total_bytes)}` : '')));
+    message.attachments.map((a) => {
+      const label = [a.transfer_name || a.mime_type || 'Attachment', a.total_bytes ? formatBytes(a.total_bytes) : '']
+        .filter(Boolean).join(' · ');
+      const placeholder = h('li', {
+        class: a.file_present ? 'attachment' : 'attachment missing',
+        title: a.file_present ? a.mime_type || '' : 'The file is not on this Mac (it may be in iCloud)',
+      }, a.is_sticker ? '🏷️ ' : '📎 ', label);
+      if (!a.file_present || !isImage(a)) return placeholder;
+      const img = h('img', {
+        class: 'attachment-thumb', alt: label, loading: 'lazy', title: label,
+        src: streamUrl(`/api/attachments/${a.id}/thumbnail`, { size: 256 }),
+      });
+      img.addEventListener('error', () => item.replaceWith(placeholder), { once: true });
+      const item = h('li', { class: a.is_sticker ? 'attachment-image sticker' : 'attachment-image' }, img);
+      return item;
+    }));
 }
 
 function reactions(message) {

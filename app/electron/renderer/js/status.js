@@ -39,7 +39,8 @@ export class StatusIndicator {
         if (sync.last_pass_at) parts.push(`last sync pass ${formatTime(sync.last_pass_at * 1000)}`);
       }
       if (sync.last_error) parts.push(`last error: ${sync.last_error}`);
-      this.health = { ok: true, watching: Boolean(sync.running), error: sync.last_error, detail: parts.join(' · ') };
+      this.health = { ok: true, degraded: health.status !== 'ok', watching: Boolean(sync.running), error: sync.last_error,
+        detail: parts.join(' · ') };
     } catch (err) {
       this.health = { ok: false, detail: err.message };
     }
@@ -53,6 +54,9 @@ export class StatusIndicator {
     if (this.health && !this.health.ok) {
       state = 'offline';
       label = 'Backend unreachable';
+    } else if (this.health?.degraded) {
+      state = 'degraded';
+      label = 'Degraded';
     } else if (states.includes('reconnecting')) {
       state = 'reconnecting';
       label = 'Reconnecting…';

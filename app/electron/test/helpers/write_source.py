@@ -9,6 +9,8 @@ Run with the project's venv and CHATSTATS_DATA_DIR pointing at the data dir of a
     {"op": "edit", "guid": "...", "text": "..."}      -> {"ok": true}
     {"op": "tapback", "guid": "...", "kind": 2001}    -> {"ok": true, "guid": "<the tapback's guid>"}
     {"op": "unsend", "guid": "..."}                   -> {"ok": true}
+    {"op": "top_person"}  -> {"ok": true, "name": "...", "messages": N}  (read-only SQL on central.db: the
+                             named contact with the most visible messages in one-to-one chats, all time)
 
 `chat_id` is the mirror's id (what the API shows); the chat's guid in the source comes from central.db.
 It prints {"ok": true, "ready": true} once the writer is open.
@@ -40,6 +42,23 @@ def source_chat_guid(central_db: Path, chat_id: int) -> str:
     return row[0]
 
 
+def top_person(central_db: Path) -> dict[str, Any]:
+    """Counted here with plain SQL, not by the backend: the answer Eve's "Who do I text the most?" must give."""
+    conn = sqlite3.connect(f"file:{central_db}?mode=ro", uri=True)
+    try:
+        name, messages = conn.execute("""
+            SELECT coalesce(w.display_name, c.display_name), count(DISTINCT m.id) AS n
+            FROM chat_participants p
+            JOIN chats ch ON ch.id = p.chat_id AND ch.is_group = 0
+            JOIN contacts c ON c.id = p.contact_id
+            LEFT JOIN contacts w ON w.id = c.merged_into_id
+            JOIN messages m ON m.chat_id = ch.id AND m.kind = 'message' AND m.deleted_at IS NULL
+            GROUP BY coalesce(w.id, c.id) ORDER BY n DESC LIMIT 1""").fetchone()
+    finally:
+        conn.close()
+    return {"name": name, "messages": messages}
+
+
 def run(writer: LiveSourceWriter, central_db: Path, command: dict[str, Any]) -> dict[str, Any]:
     op = command["op"]
     if op == "message":
@@ -57,6 +76,8 @@ def run(writer: LiveSourceWriter, central_db: Path, command: dict[str, Any]) -> 
     if op == "unsend":
         writer.unsend_message(command["guid"])
         return {"ok": True}
+    if op == "top_person":
+        return {"ok": True, **top_person(central_db)}
     raise ValueError(f"unknown op {op!r}")
 
 
@@ -70,7 +91,7 @@ def main() -> int:
                 continue
             try:
                 answer = run(writer, central_db, json.loads(line))
-            except Exception as exc:  # the test reads the reason
+            except Exception as exc:  # noqa: BLE001 - the test reads the reason
                 answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             print(json.dumps(answer), flush=True)
     return 0

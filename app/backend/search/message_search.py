@@ -1,0 +1,209 @@
+"""Message search: the messages matching what was typed in the search box, counted exactly, sorted and paged.
+
+`total` is the number of messages matching the full-text part of the query (words, phrases, symbols) and its
+filters. Sorted by time, the pages walk those messages. Sorted by relevance, the best RANKED of them by bm25
+are fused with the vector ranking of the conversation chunks holding them (reciprocal rank, weights below),
+and messages of the nearest chunks that share no word with the query come among them as `related` (so a
+plain-language question finds its topic); past the fused head, the rest follow in bm25 order. Every order is
+deterministic, so pages have no gaps and no repeats while the data stands still.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from backend.config import get_settings
+from backend.db.session import session_scope
+from backend.search import repo, service
+from backend.search.exceptions import InvalidSearch
+from backend.search.highlight import highlights
+from backend.search.query import ParsedQuery, parse_query
+from backend.search.words import query_words
+
+Sort = Literal["relevance", "newest", "oldest"]
+Mode = Literal["hybrid", "fts", "vector"]
+
+RANKED = 1000  # full-text hits fused with the vector side; deeper ones follow in bm25 order
+CHUNKS = 60  # nearest chunks the vector side looks at
+RELATED_PER_CHUNK = 2  # messages sharing no query word taken from each near chunk
+RRF_K = 60
+W_FTS = 1.0
+W_VECTOR = 1.0
+W_RELATED = 0.9  # a related message (no word matched) counts this share of its chunk's vector score
+
+
+def checked_sort(value: str) -> Sort:
+    if value not in ("relevance", "newest", "oldest"):
+        raise InvalidSearch(f"Unknown sort {value!r}: use relevance, newest or oldest.")
+    return value  # type: ignore[return-value]  # checked just above
+
+
+def checked_mode(value: str) -> Mode:
+    if value not in ("hybrid", "fts", "vector"):
+        raise InvalidSearch(f"Unknown mode {value!r}: use hybrid, fts or vector.")
+    return value  # type: ignore[return-value]  # checked just above
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    chat_ids: list[int] | None = None
+    contact_ids: list[int] | None = None  # chats any of them is in
+    sender_ids: list[int] | None = None
+    from_me: bool | None = None
+    since: int | None = None
+    until: int | None = None
+    has_attachment: bool = False
+    has_link: bool = False
+
+
+def resolve_filters(engine: Engine, parsed: ParsedQuery, given: SearchFilters) -> tuple[dict[str, Any], bool]:
+    """The repository filters of a query (typed operators and API parameters together) and whether any name
+    typed matched nothing (then nothing matches)."""
+    chat_ids, contact_ids, sender_ids = given.chat_ids, given.contact_ids, given.sender_ids
+    unmatched = False
+
+    def narrow(current: list[int] | None, found: list[int]) -> list[int]:
+        return found if current is None else sorted(set(current) & set(found))
+
+    with session_scope(engine) as conn:
+        for name in parsed.chat_names:
+            chat_ids = narrow(chat_ids, repo.find_chat_ids(conn, name=name))
+        for name in parsed.with_names:
+            contact_ids = narrow(contact_ids, repo.find_contact_ids(conn, name=name))
+        for name in parsed.from_names:
+            sender_ids = narrow(sender_ids, repo.find_contact_ids(conn, name=name))
+    for found in (chat_ids, contact_ids, sender_ids):
+        unmatched = unmatched or found == []
+    since = max(v for v in (given.since, parsed.since) if v is not None) if given.since or parsed.since else None
+    until = min(v for v in (given.until, parsed.until) if v is not None) if given.until or parsed.until else None
+    marks = list(parsed.symbols)
+    if parsed.has_link or given.has_link:
+        marks.append("has:link")
+    return {
+        "match": parsed.fts_match(), "marks": marks, "chat_ids": chat_ids, "contact_ids": contact_ids,
+        "sender_ids": sender_ids, "from_me": parsed.from_me if parsed.from_me is not None else given.from_me,
+        "since": since, "until": until, "has_attachment": parsed.has_attachment or given.has_attachment,
+    }, unmatched
+
+
+def _vector_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """The scope the vector index is searched in (what search.service understands)."""
+    chats = filters.get("chat_ids")
+    return {"chat_id": None, "contact_id": None, "since": filters.get("since"), "until": filters.get("until"),
+            "chat_ids": None if chats is None else json.dumps(chats)}
+
+
+def _vector_side(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
+                 ) -> tuple[dict[int, int], list[tuple[int, int]]]:
+    """(message id -> rank of its chunk, related messages as (message id, chunk rank)) from the chunks
+    nearest the query's free text, within the filters."""
+    text = parsed.text
+    if not text.strip():
+        return {}, []
+    model = get_settings().embedding_model
+    chunks = service.vector_ranking(engine, text, _vector_filters(filters), model=model, limit=CHUNKS)
+    chunk_rank: dict[int, int] = {}
+    for rank, chunk in enumerate(chunks, start=1):
+        for message_id in chunk["message_ids"]:
+            chunk_rank.setdefault(message_id, rank)
+    words = set(query_words(text))
+    with session_scope(engine) as conn:
+        # the words are what a related message need not share; symbols, has:link and the filters still hold
+        passing = repo.keep_matching(conn, ids=list(chunk_rank), filters={**filters, "match": None})
+        texts = repo.get_message_texts(conn, ids=list(passing))
+    related: list[tuple[int, int]] = []
+    for rank, chunk in enumerate(chunks, start=1):
+        members = [m for m in chunk["message_ids"] if m in passing and chunk_rank[m] == rank]
+        members.sort(key=lambda m: (-len(words & set(query_words(texts.get(m, "")))), -len(texts.get(m, "")), m))
+        related += [(m, rank) for m in members[:RELATED_PER_CHUNK]]
+    return {m: r for m, r in chunk_rank.items() if m in passing}, related
+
+
+def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any], mode: Mode,
+                    ) -> tuple[list[tuple[int, bool]], int]:
+    """The fused head of the relevance order: (message id, matched by full text) best first; and how many
+    full-text matches it holds (the bm25 order continues after them)."""
+    ranked: list[int] = []
+    if mode != "vector":
+        with session_scope(engine) as conn:
+            if filters.get("match"):
+                ranked = repo.list_matching_by_rank(conn, filters=filters, limit=RANKED, offset=0)
+            else:  # symbols or filters alone: newest first
+                ranked = repo.list_matching_by_time(conn, filters=filters, newest_first=True, limit=RANKED,
+                                                    offset=0)
+    if mode == "fts" or not parsed.text.strip():
+        return [(m, True) for m in ranked], len(ranked)
+    chunk_rank, related = _vector_side(engine, parsed, filters)
+    matched = set(ranked)
+    scores: dict[int, float] = {}
+    if mode == "vector":  # the nearest chunks' messages alone, in chunk order
+        for message_id, rank in related:
+            scores[message_id] = W_VECTOR / (RRF_K + rank)
+        ranked = []
+    else:
+        for rank, message_id in enumerate(ranked, start=1):
+            scores[message_id] = W_FTS / (RRF_K + rank)
+            if message_id in chunk_rank:
+                scores[message_id] += W_VECTOR / (RRF_K + chunk_rank[message_id])
+        for message_id, rank in related:
+            if message_id not in matched:
+                scores[message_id] = W_RELATED * W_VECTOR / (RRF_K + rank)
+    order = sorted(scores, key=lambda m: (-scores[m], m))
+    return [(m, m in matched) for m in order], len(ranked)
+
+
+def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = None, sort: Sort = "relevance",
+                    offset: int = 0, limit: int = 20, mode: Mode = "hybrid") -> dict[str, Any]:
+    """One page of the messages matching `q` (its words, phrases, symbols and typed filters, with `filters`),
+    the exact `total`, and each message's highlights."""
+    parsed = parse_query(q)
+    where, unmatched = resolve_filters(engine, parsed, filters or SearchFilters())
+    page: list[tuple[int, bool]] = []
+    related = 0
+    narrowed = any(where[key] not in (None, False, []) for key in where if key != "match")
+    if unmatched or not (parsed.has_full_text or narrowed):  # a name matching nobody, or nothing to look for
+        total = 0
+    else:
+        with session_scope(engine) as conn:
+            total = repo.count_matching_messages(conn, filters=where)
+            if sort != "relevance":
+                page = [(m, True) for m in repo.list_matching_by_time(
+                    conn, filters=where, newest_first=sort == "newest", limit=limit, offset=offset)]
+        if sort == "relevance":
+            head, in_head = _relevance_head(engine, parsed, where, mode)
+            related = sum(1 for _, hit in head if not hit)
+            page = head[offset:offset + limit]
+            if len(page) < limit and mode != "vector" and total > in_head:
+                deeper = max(0, offset - len(head))
+                with session_scope(engine) as conn:
+                    if where.get("match"):
+                        tail = repo.list_matching_by_rank(conn, filters=where, limit=limit - len(page),
+                                                          offset=in_head + deeper)
+                    else:
+                        tail = repo.list_matching_by_time(conn, filters=where, newest_first=True,
+                                                          limit=limit - len(page), offset=in_head + deeper)
+                page += [(m, True) for m in tail]
+    with session_scope(engine) as conn:
+        rows = repo.get_result_messages(conn, ids=[m for m, _ in page])
+    results = []
+    for message_id, hit in page:
+        row = rows[message_id]
+        results.append({
+            "id": row["id"], "guid": row["guid"], "chat_id": row["chat_id"], "chat_name": row["chat_name"],
+            "conversation_id": row["conversation_id"], "text": row["text"], "sent_at": row["sent_at"],
+            "sender": row["sender"], "sender_contact_id": row["sender_contact_id"],
+            "is_from_me": bool(row["is_from_me"]), "has_attachments": bool(row["has_attachments"]),
+            "matched": hit, "highlights": [list(span) for span in highlights(row["text"], parsed)],
+        })
+    return {
+        "q": q, "sort": sort, "mode": mode, "offset": offset, "limit": limit, "total": total,
+        "related": related, "results": results,
+        "terms": {"words": parsed.words, "phrases": [" ".join(p) for p in parsed.phrases],
+                  "symbols": parsed.symbols},
+        "filters": {key: value for key, value in where.items() if key not in ("match", "marks")
+                    and value not in (None, False)},
+    }
