@@ -16,7 +16,7 @@ TOO_BIG = 2**63  # one past SQLite's largest integer
 
 
 @pytest.fixture
-def api(db) -> Iterator[TestClient]:  # noqa: F811 - the fixture imported above
+def api(db) -> Iterator[TestClient]:
     with TestClient(create_app(get_settings(), token=TOKEN), base_url="http://127.0.0.1:8765",
                     headers=AUTH) as client:
         yield client
@@ -37,7 +37,7 @@ def test_the_largest_integer_is_simply_not_found(api):
     assert api.get(f"/api/chats/{TOO_BIG - 1}").status_code == 404
 
 
-def test_a_thread_with_unknown_chats_or_contacts_is_422_and_not_created(api, db):  # noqa: F811
+def test_a_thread_with_unknown_chats_or_contacts_is_422_and_not_created(api, db):
     chat_id = db.execute("SELECT min(id) FROM chats WHERE message_count > 0").fetchone()[0]
     contact_id = db.execute("SELECT min(id) FROM contacts").fetchone()[0]
     missing = db.execute("SELECT max(id) + 1000 FROM chats").fetchone()[0]
@@ -58,7 +58,7 @@ def test_a_thread_with_unknown_chats_or_contacts_is_422_and_not_created(api, db)
 
 
 @pytest.mark.parametrize("token", ["tøken", "日本語", "\u00e9" * 40, TOKEN + "é"])
-def test_a_token_that_is_not_ascii_is_401(db, token):  # noqa: F811
+def test_a_token_that_is_not_ascii_is_401(db, token):
     with TestClient(create_app(get_settings(), token=TOKEN), base_url="http://127.0.0.1:8765") as client:
         response = client.get("/api/chats", headers={"Authorization": f"Bearer {token}".encode()})
         assert response.status_code == 401
@@ -80,7 +80,7 @@ def test_openapi_lists_the_error_answers(api):
     assert "ErrorBody" in document["components"]["schemas"]
 
 
-def test_a_run_over_the_job_limit_needs_confirmation(db, redis_server, monkeypatch):  # noqa: F811
+def test_a_run_over_the_job_limit_needs_confirmation(db, redis_server, monkeypatch):
     monkeypatch.setenv("CHATSTATS_ANALYSIS_CONFIRM_JOBS_OVER", "3")
     reset_settings_cache()
     with TestClient(create_app(get_settings(), token=TOKEN), base_url="http://127.0.0.1:8765",
