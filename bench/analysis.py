@@ -366,7 +366,7 @@ def main() -> None:
                 if name == "persist":
                     result[name] = measure_persist(args)
                 elif name == "offline_history":
-                    from offline_history import measure_offline_history  # noqa: PLC0415 - bench/ is on the path
+                    from offline_history import measure_offline_history
 
                     messages = args.history_messages
                     result[name] = measure_offline_history(messages, max(6, messages // 500), max(20, messages // 130))

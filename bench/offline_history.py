@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import psutil
-
 from common import ROOT, demo_source
 
 PYTHON = sys.executable

@@ -109,7 +109,7 @@ def test_summary_and_year_in_review(imported):
     assert review.text.startswith(f"In {year} you exchanged {total:,} messages")
 
 
-def test_promises_made_and_received(analysed):  # noqa: F811
+def test_promises_made_and_received(analysed):
     with db() as conn:
         mine = conn.execute("SELECT text, message_id FROM commitments WHERE status = 'active' AND is_from_me = 1 "
                             "ORDER BY id").fetchall()

@@ -86,7 +86,7 @@ def _check(out: dict[str, Any], known: dict[str, Any]) -> None:
     assert out["year_review"]["year"] == known["year"]
 
 
-def test_mcp_over_streamable_http_lists_and_calls_every_tool_behind_the_token(serve, imported):  # noqa: F811
+def test_mcp_over_streamable_http_lists_and_calls_every_tool_behind_the_token(serve, imported):
     known = _known()
     client = serve()
     url = f"{client.base_url}/mcp"

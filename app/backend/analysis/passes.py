@@ -39,7 +39,8 @@ def call_llm(engine: Engine, job_id: int, *, model: str | None = None) -> dict[s
             return None
         context = conversation_context(conn, job["conversation_id"])
         analysis_pass = get(job["pass_name"])
-        previous = reconcile.previous_commitments(conn, chat_id=context.chat_id, conversation_id=context.conversation_id,
+        previous = reconcile.previous_commitments(conn, chat_id=context.chat_id,
+                                                  conversation_id=context.conversation_id,
                                                   now_ms=now_ms()) if analysis_pass.reconciles else []
     prompt = load_prompt(analysis_pass.prompt_id)
     settings = get_settings()

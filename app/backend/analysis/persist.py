@@ -67,7 +67,7 @@ def replace_results(conn: Connection, *, payload: dict[str, Any], now_ms: int) -
     if analysis_id is None:
         return {"stale": True, "revision": payload["revision"]}
     results_repo.delete_findings(conn, analysis_id=analysis_id)
-    counts = {
+    counts: dict[str, Any] = {
         table: results_repo.create_findings(conn, table=table, analysis_id=analysis_id,
                                             conversation_id=conversation_id, chat_id=chat_id,
                                             rows=getattr(findings, table))

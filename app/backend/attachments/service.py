@@ -57,8 +57,8 @@ def _render(source: Path, folder: Path, stem: str, size: int, attachment_id: int
 
     register_heif_opener()
     try:
-        with Image.open(source) as image:
-            image = ImageOps.exif_transpose(image)
+        with Image.open(source) as opened:
+            image = ImageOps.exif_transpose(opened)
             image.thumbnail((size, size))
             keeps_alpha = image.mode in ("RGBA", "LA", "P") and "transparency" in image.info or image.mode in (
                 "RGBA", "LA")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,9 @@ from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.db.migrate import upgrade
 from backend.insights import service
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="Exact statistics over the mirror (definitions: app/backend/insights/METRICS.md).",
                   no_args_is_help=True)
@@ -21,7 +25,7 @@ _UNTIL = typer.Option(None, "--until", help="local date YYYY-MM-DD (inclusive)")
 _JSON = typer.Option(False, "--json", help="Print one JSON object.")
 
 
-def _engine():  # noqa: ANN202 - an Engine; sqlalchemy's import is what get_engine already does
+def _engine() -> Engine:
     engine = get_engine(get_settings().central_db_path)
     upgrade(engine)
     return engine

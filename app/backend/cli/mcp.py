@@ -15,7 +15,7 @@ from backend.tools.privacy import PRIVACY_MODES, Privacy
 
 
 def run_mcp(settings: Settings, *, privacy: str | None) -> None:
-    from backend.mcp.server import build_server, run_stdio  # noqa: PLC0415 - the SDK loads only for this command
+    from backend.mcp.server import build_server, run_stdio
 
     chosen = privacy or settings.tools_privacy
     if chosen not in PRIVACY_MODES:
@@ -26,5 +26,5 @@ def run_mcp(settings: Settings, *, privacy: str | None) -> None:
     root.addHandler(logging.StreamHandler(sys.stderr))
     engine = get_engine(settings.central_db_path)
     migrate.upgrade(engine)
-    mode: Privacy = chosen  # type: ignore[assignment]  # checked against PRIVACY_MODES above
+    mode: Privacy = chosen  # type: ignore[assignment,unused-ignore]  # checked against PRIVACY_MODES above
     anyio.run(run_stdio, build_server(engine, privacy=mode))

@@ -62,11 +62,11 @@ def child_env(settings: Settings, *, redis_url: str, source: Path, addressbook: 
 
 def _begin_onboarding(settings: Settings, redis_url: str) -> None:
     """The history analysis after the first import (a local model starts it; a paid one waits for consent)."""
-    import redis  # noqa: PLC0415 - up imports lazily: its ready line must not wait on Celery's imports
+    import redis
 
-    from backend.analysis.runs import onboarding  # noqa: PLC0415 - as above
-    from backend.analysis.runs.tasks import enqueue_start_run  # noqa: PLC0415 - as above
-    from backend.db.engine import get_engine  # noqa: PLC0415 - as above
+    from backend.analysis.runs import onboarding
+    from backend.analysis.runs.tasks import enqueue_start_run
+    from backend.db.engine import get_engine
 
     try:
         client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)

@@ -41,18 +41,17 @@ def apply_updates(conn: Connection, *, updates: list[dict[str, Any]], previous: 
     counts = {"completed": 0, "cancelled": 0, "rescheduled": 0}
     for update in updates:
         try:
-            commitment_id = int(update.get("id"))
-        except (TypeError, ValueError):
+            commitment_id = int(update["id"])
+        except (KeyError, TypeError, ValueError):
             continue
         if commitment_id not in shown:
             continue
         row = repo.get(conn, commitment_id=commitment_id, now_ms=now_ms)
         if row is None or row["effective_status"] not in ("active", "snoozed"):
             continue
-        evidence = update.get("evidence_message_id")
-        details = {"source": "reconciliation",
-                   "evidence_message_id": int(evidence) if str(evidence).isdigit() and int(evidence) in message_ids
-                   else None}
+        evidence = str(update.get("evidence_message_id"))
+        known = evidence.isdigit() and int(evidence) in message_ids
+        details = {"source": "reconciliation", "evidence_message_id": int(evidence) if known else None}
         status = STATUS_OF.get(str(update.get("status")))
         if status is not None:
             target, event = status

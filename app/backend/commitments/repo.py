@@ -79,7 +79,7 @@ def list_open_before(conn: Connection, *, chat_id: int, conversation_id: int, no
           AND c.last_message_at >= (SELECT started_at FROM conversations WHERE id = :conversation) - :window
         ORDER BY k.id DESC LIMIT :limit
     """, {"chat": chat_id, "conversation": conversation_id, "now": now_ms, "window": window_ms,
-          "limit": limit})  # noqa: S608 - a constant CASE
+          "limit": limit})
 
 
 def update_due(conn: Connection, *, commitment_id: int, due_at: int | None, now_ms: int) -> int:

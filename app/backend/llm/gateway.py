@@ -283,6 +283,7 @@ def stream_turn(
     turn = Turn()
     text: list[str] = []
     calls: dict[int, dict[str, str]] = {}
+    error: str | None
     status, error = "error", "stream closed by the caller"
     try:
         with slot:

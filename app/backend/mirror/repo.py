@@ -264,6 +264,7 @@ def fts_rebuild(conn: Connection) -> None:
     conn.exec_driver_sql("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
     conn.exec_driver_sql("DELETE FROM message_marks")
     raw = conn.connection.driver_connection
+    assert raw is not None  # a live DBAPI connection under an open Connection
     cursor = raw.execute("SELECT id, text FROM messages WHERE text IS NOT NULL AND text != ''")
     while rows := cursor.fetchmany(5000):
         raw.executemany("INSERT OR IGNORE INTO message_marks (mark, message_id) VALUES (?, ?)", mark_rows(rows))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 LINK_MARK = "has:link"
 _LINK = re.compile(r"https?://|www\.\w", re.IGNORECASE)
@@ -74,6 +74,6 @@ def message_marks(text: str | None) -> set[str]:
     return marks
 
 
-def mark_rows(rows: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> list[tuple[str, int]]:
+def mark_rows(rows: Sequence[tuple[int, str]]) -> list[tuple[str, int]]:
     """(mark, message_id) for (message_id, text) rows."""
     return [(mark, message_id) for message_id, text in rows for mark in sorted(message_marks(text))]

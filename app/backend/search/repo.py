@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from backend.contacts.repo import label_sql
 from backend.db.clock import now_ms
-from backend.db.session import execute, fetch_all, fetch_one
+from backend.db.session import execute, fetch_all, fetch_one, fetch_value
 
 # What counts as searchable: live messages with text.
 _LIVE = "m.deleted_at IS NULL AND m.is_unsent = 0 AND m.kind = 'message' AND m.text IS NOT NULL AND m.text != ''"
@@ -278,7 +278,7 @@ def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, d
         clauses.append("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match)")
         params["match"] = filters["match"]
     for i, mark in enumerate(filters.get("marks") or []):
-        clauses.append(f"m.id IN (SELECT message_id FROM message_marks WHERE mark = :mark{i})")  # noqa: S608 - only constant clauses are joined; values are bound
+        clauses.append(f"m.id IN (SELECT message_id FROM message_marks WHERE mark = :mark{i})")
         params[f"mark{i}"] = mark
     for key, clause in (
         ("chat_ids", "m.chat_id IN (SELECT value FROM json_each(:chat_ids))"),
@@ -306,8 +306,7 @@ def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, d
 def count_matching_messages(conn: Connection, *, filters: dict[str, Any]) -> int:
     """How many messages match: the exact `total` of a search."""
     where, params = _message_where(filters)
-    return int(fetch_one(conn, f"SELECT count(*) AS n FROM messages m WHERE {where}",  # noqa: S608 - only constant clauses are joined; values are bound
-                         params)["n"])
+    return int(fetch_value(conn, f"SELECT count(*) FROM messages m WHERE {where}", params) or 0)
 
 
 def list_matching_by_time(conn: Connection, *, filters: dict[str, Any], newest_first: bool, limit: int,
@@ -318,7 +317,7 @@ def list_matching_by_time(conn: Connection, *, filters: dict[str, Any], newest_f
     return [row["id"] for row in fetch_all(conn, f"""
         SELECT m.id FROM messages m WHERE {where}
         ORDER BY m.sent_at {direction}, m.id {direction} LIMIT :limit OFFSET :offset
-    """, {**params, "limit": limit, "offset": offset})]  # noqa: S608 - constant clauses; values bound
+    """, {**params, "limit": limit, "offset": offset})]
 
 
 def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: int, offset: int) -> list[int]:
@@ -328,7 +327,7 @@ def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: i
         SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
         WHERE messages_fts MATCH :match AND {where}
         ORDER BY bm25(messages_fts), m.id LIMIT :limit OFFSET :offset
-    """, {**params, "match": filters["match"], "limit": limit, "offset": offset})]  # noqa: S608 - constant clauses; values bound
+    """, {**params, "match": filters["match"], "limit": limit, "offset": offset})]
 
 
 def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) -> set[int]:
@@ -338,7 +337,7 @@ def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) 
     where, params = _message_where(filters)
     return {row["id"] for row in fetch_all(conn, f"""
         SELECT m.id FROM messages m WHERE m.id IN (SELECT value FROM json_each(:ids)) AND {where}
-    """, {**params, "ids": json.dumps(ids)})}  # noqa: S608 - constant clauses; values bound
+    """, {**params, "ids": json.dumps(ids)})}
 
 
 def get_result_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -356,7 +355,7 @@ def get_result_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[s
         JOIN chats c ON c.id = m.chat_id
         LEFT JOIN contacts s ON s.id = m.sender_contact_id
         LEFT JOIN contacts sw ON sw.id = s.merged_into_id
-    """, {"ids": json.dumps(ids)})  # noqa: S608 - constant clauses; values bound
+    """, {"ids": json.dumps(ids)})
     return {row["id"]: row for row in rows}
 
 

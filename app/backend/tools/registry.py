@@ -34,7 +34,7 @@ class Tool:
     @property
     def function(self) -> Callable[[Engine, Any], BaseModel]:
         module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return,unused-ignore]
 
     def parameters(self) -> dict[str, Any]:
         """The arguments' JSON Schema, inlined (no $defs), as function-calling APIs want it."""

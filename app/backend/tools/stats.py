@@ -63,13 +63,16 @@ def message_stats(engine: Engine, args: MessageStatsArgs) -> MessageStatsResult:
     period = _period(args.period, args.since, args.until)
     if args.person is not None:
         person = resolve_person(engine, args.person)
-        stats = insights.person_stats(engine, person["contact_id"], period)
-        chat_ids = list(stats.chat_ids)
-        contact_id, chat_id, name = stats.contact_id, None, stats.name
+        person_stats = insights.person_stats(engine, person["contact_id"], period)
+        chat_ids = list(person_stats.chat_ids)
+        contact_id, chat_id, name = person_stats.contact_id, None, person_stats.name
+        stats: Any = person_stats
     else:
-        stats = insights.chat_stats(engine, args.chat, period)
-        chat_ids = [stats.chat_id]
-        contact_id, chat_id, name = None, stats.chat_id, stats.name
+        assert args.chat is not None  # exactly one of the two, checked above
+        chat_stats = insights.chat_stats(engine, args.chat, period)
+        chat_ids = [chat_stats.chat_id]
+        contact_id, chat_id, name = None, chat_stats.chat_id, chat_stats.name
+        stats = chat_stats
     cite = _latest_cite(engine, chat_ids, period)
     initiations = stats.initiations
     return MessageStatsResult(

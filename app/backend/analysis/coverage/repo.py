@@ -35,7 +35,7 @@ _PER_CONVERSATION = f"""
                          AND (j.prompt_version != p.prompt_version OR j.revision != s.revision)) AS outdated
         FROM scoped s
     )
-"""  # noqa: S608 - a constant list of states; values are bound
+"""
 
 
 def _params(passes: list[tuple[str, str]], chat_id: int | None, contact_id: int | None) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def count_coverage(conn: Connection, *, passes: list[tuple[str, str]], chat_id: 
         SELECT count(*) AS total, coalesce(sum(current_done >= :n), 0) AS analysed,
                coalesce(sum(current_done < :n AND outdated), 0) AS stale
         FROM per_conversation
-    """, _params(passes, chat_id, contact_id))  # noqa: S608 - constant SQL text; values are bound
+    """, _params(passes, chat_id, contact_id))
     return dict(rows[0])
 
 
@@ -60,7 +60,7 @@ def list_chat_coverage(conn: Connection, *, passes: list[tuple[str, str]]) -> li
         SELECT chat_id, count(*) AS total, coalesce(sum(current_done >= :n), 0) AS analysed,
                coalesce(sum(current_done < :n AND outdated), 0) AS stale
         FROM per_conversation GROUP BY chat_id ORDER BY chat_id
-    """, _params(passes, None, None))  # noqa: S608 - constant SQL text; values are bound
+    """, _params(passes, None, None))
 
 
 def list_contact_coverage(conn: Connection, *, passes: list[tuple[str, str]]) -> list[dict[str, int]]:
@@ -71,4 +71,4 @@ def list_contact_coverage(conn: Connection, *, passes: list[tuple[str, str]]) ->
         FROM per_conversation pc JOIN (SELECT DISTINCT chat_id, contact_id FROM chat_participants) cp
           ON cp.chat_id = pc.chat_id
         GROUP BY cp.contact_id ORDER BY cp.contact_id
-    """, _params(passes, None, None))  # noqa: S608 - constant SQL text; values are bound
+    """, _params(passes, None, None))

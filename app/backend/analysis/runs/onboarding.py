@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 KEY = "analysis.onboarding"
 LOCAL_PROVIDERS = frozenset({OFFLINE_LLM_MODEL.split("/", 1)[0], "ollama", "ollama_chat", "lm_studio", "llamafile"})
-HISTORY = RunRequest(scope="history")
+HISTORY = RunRequest(scope="history", chat_id=None, since=None, passes=None)
 
 
 class NothingToAccept(BackendError):

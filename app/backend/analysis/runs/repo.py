@@ -26,7 +26,7 @@ def list_conversations_history(conn: Connection) -> list[dict[str, Any]]:
     return fetch_all(conn, f"""
         SELECT id, chat_id, revision FROM conversations
         WHERE state IN {ANALYSABLE_STATES} AND message_count > 0 ORDER BY last_message_at DESC, id DESC
-    """)  # noqa: S608 - a constant list of states
+    """)
 
 
 def list_conversations_of_chats(conn: Connection, *, chat_ids: list[int]) -> list[dict[str, Any]]:

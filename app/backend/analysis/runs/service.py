@@ -44,7 +44,7 @@ TOKENS_OUT_PER_CALL = {"basic": 900, "commitments": 250}  # a typical reply of e
 DEFAULT_TOKENS_OUT = 500
 START_CHUNK = 200  # conversations per write transaction while starting a run
 COUNTER_TTL_S = 30 * 86_400
-REFRESH_EVERY_JOB_UP_TO = 600  # jobs: a run this small stores its progress after every job
+REFRESH_EVERY_JOB_UP_TO = 100  # jobs: a run this small (a chat) stores its progress after every job
 REFRESH_EVERY_MS = 1000  # a larger one at most once a second (and at its end)
 WINDOWED_SCOPES = frozenset({"history", "all"})  # long runs send their jobs a window at a time (window.py)
 
@@ -273,7 +273,7 @@ def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | Non
 def _refresh_due(client: redis.Redis, run_id: int, *, settled: int) -> bool:
     """Store a large run's progress in SQLite at most every REFRESH_EVERY_MS (counting its jobs costs a scan
     of the run), and always once its last job settled; a small run's after every job."""
-    total = int(client.get(counter_keys(run_id)["total"]) or 0)
+    total = int(client.get(counter_keys(run_id)["total"]) or 0)  # type: ignore[arg-type]  # sync client
     if total <= REFRESH_EVERY_JOB_UP_TO or settled >= total:
         return True
     return bool(client.set(f"chatstats:run:{run_id}:refreshed", 1, nx=True, px=REFRESH_EVERY_MS))

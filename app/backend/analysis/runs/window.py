@@ -13,6 +13,7 @@ it is the list rebuilt from SQLite (what was queued then goes again; running a j
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -26,15 +27,23 @@ def keys(run_id: int) -> dict[str, str]:
             "done": f"{base}:done", "failed": f"{base}:failed"}
 
 
+
+def _reply(value: Any) -> Any:
+    """A reply of the synchronous client (redis-py types every command as sync-or-async)."""
+    return value
+
+
 def load(client: redis.Redis, run_id: int, job_ids: list[int]) -> None:
     """The run's queued jobs, in order, wait in the list; nothing is in flight yet."""
     k = keys(run_id)
-    done, failed = (int(v or 0) for v in client.mget(k["done"], k["failed"]))
+    done, failed = (int(v or 0) for v in _reply(client.mget(k["done"], k["failed"])))
     pipe = client.pipeline(transaction=True)
     pipe.delete(k["pending"])
     for first in range(0, len(job_ids), 5000):
         pipe.rpush(k["pending"], *job_ids[first:first + 5000])
-    pipe.set(k["sent"], 0, ex=TTL_S).set(k["base"], done + failed, ex=TTL_S).expire(k["pending"], TTL_S)
+    pipe.set(k["sent"], 0, ex=TTL_S)
+    pipe.set(k["base"], done + failed, ex=TTL_S)
+    pipe.expire(k["pending"], TTL_S)
     pipe.execute()
 
 
@@ -46,11 +55,11 @@ def loaded(client: redis.Redis, run_id: int) -> bool:
 def top_up(client: redis.Redis, run_id: int, send_job: Callable[[int], None]) -> int:
     """Send the next jobs until WINDOW are in flight; how many were sent."""
     k = keys(run_id)
-    sent, base, done, failed = (int(v or 0) for v in client.mget(k["sent"], k["base"], k["done"], k["failed"]))
+    sent, base, done, failed = (int(v or 0) for v in _reply(client.mget(k["sent"], k["base"], k["done"], k["failed"])))
     room = WINDOW - (sent - (done + failed - base))
     if room <= 0:
         return 0
-    job_ids = client.lpop(k["pending"], room) or []
+    job_ids: list[Any] = _reply(client.lpop(k["pending"], room)) or []
     if job_ids:
         client.incrby(k["sent"], len(job_ids))
     for job_id in job_ids:
@@ -59,4 +68,4 @@ def top_up(client: redis.Redis, run_id: int, send_job: Callable[[int], None]) ->
 
 
 def pending(client: redis.Redis, run_id: int) -> int:
-    return int(client.llen(keys(run_id)["pending"]))
+    return int(_reply(client.llen(keys(run_id)["pending"])))

@@ -23,7 +23,7 @@ def cached(key: Hashable, fingerprint: Hashable, compute: Callable[[], T]) -> T:
         hit = _entries.get(key)
         if hit is not None and hit[0] == fingerprint:
             _entries.move_to_end(key)
-            return hit[1]  # type: ignore[no-any-return]  # stored by this function for this key
+            return hit[1]  # type: ignore[no-any-return,unused-ignore]  # stored by this function for this key
     value = compute()
     with _lock:
         _entries[key] = (fingerprint, value)

@@ -199,13 +199,14 @@ def person_stats(engine: Engine, contact_id: int, period: Period, *, bucket: Sta
         groups = mirror.groups_with(person)
         in_groups = sum(r["messages"] for r in repo.list_senders(conn, since=since, until=until, chat_ids=groups)
                         if not r["is_from_me"] and mirror.live(r["sender_contact_id"]) == person)
-        all_rows = repo.list_chat_counts(conn, since=since, until=until)
-        one_to_one = sum(r["messages"] for r in all_rows if mirror.partner(r["chat_id"]) is not None)
+        # every one-to-one message of the period: from the overview's sums (kept current), not another scan
+        sums = live_overview.current_sums(engine, period)
+        one_to_one = sum(v[0] for (chat, _, _), v in sums.senders.items() if mirror.partner(chat) is not None)
         counts = message_counts(rows)
         hours = hours_of(conn, mirror, period, chat_ids)
         texts = repo.list_texts(conn, since=since, until=until, chat_ids=chat_ids)
-        emoji_mine = count_emoji(r["text"] for r in texts if r["is_from_me"])
-        emoji_theirs = count_emoji(r["text"] for r in texts if not r["is_from_me"])
+        emoji_mine = count_emoji(text for mine, text in texts if mine)
+        emoji_theirs = count_emoji(text for mine, text in texts if not mine)
         return PersonStats(
             period=period_out(period, mirror), contact_id=person, name=mirror.name(person), chat_ids=chat_ids,
             messages=counts, share=round(counts.total / one_to_one, 4) if one_to_one else None,
@@ -217,7 +218,7 @@ def person_stats(engine: Engine, contact_id: int, period: Period, *, bucket: Sta
             length=_lengths(conn, period, chat_ids),
             top_emoji=derive.top(emoji_mine + emoji_theirs, TOP_TERMS),
             top_emoji_mine=derive.top(emoji_mine, TOP_TERMS), top_emoji_theirs=derive.top(emoji_theirs, TOP_TERMS),
-            top_words=derive.top(count_words(r["text"] for r in texts), TOP_TERMS),
+            top_words=derive.top(count_words(text for _, text in texts), TOP_TERMS),
             reactions=reaction_stats(conn, period, chat_ids), activity=derive.activity(hours, bucket, mirror.day_ms),
             heatmap=hours.heatmap())
 
@@ -256,7 +257,7 @@ def chat_stats(engine: Engine, chat_id: int, period: Period, *, bucket: StatsBuc
             whom = None if r["prev_from_me"] else mirror.live(r["prev_contact_id"])
             edges[(who, whom)] += 1
         hours = hours_of(conn, mirror, period, ids)
-        texts = [r["text"] for r in repo.list_texts(conn, since=since, until=until, chat_ids=ids)]
+        texts = [text for _, text in repo.list_texts(conn, since=since, until=until, chat_ids=ids)]
         return ChatStats(
             period=period_out(period, mirror), chat_id=chat_id, name=mirror.chat_name(chat_id),
             is_group=chat.is_group, messages=message_counts(rows),

@@ -13,7 +13,6 @@ import emoji
 import stopwordsiso
 
 _WORD = re.compile(r"[^\W\d_]{2,}(?:['’][^\W\d_]+)?")
-_LINK = re.compile(r"\S+://\S+|www\.\S+")
 
 
 @lru_cache(maxsize=1)
@@ -47,16 +46,21 @@ def emoji_in(text: str) -> list[str]:
 
 
 def count_emoji(texts: Iterable[str]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for text in texts:
-        if not text.isascii():  # most messages: no emoji possible
-            counts.update(emoji_in(text))
-    return counts
+    # most messages are ASCII and hold no emoji; the rest are scanned as one string (no emoji spans texts:
+    # they are joined by a newline, which starts none)
+    return Counter(emoji_in("\n".join(text for text in texts if not text.isascii())))
 
 
 def count_words(texts: Iterable[str]) -> Counter[str]:
-    stop = stopwords()
+    # Words never span whitespace, so the texts are split (in C) and counted first; the word pattern then runs
+    # once per distinct token. A token holding a link (`://`, `www.`) counts no words.
+    tokens = Counter("\n".join(texts).lower().split())
     counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(w for w in _WORD.findall(_LINK.sub(" ", text.lower())) if w not in stop)
+    for token, n in tokens.items():
+        if "://" in token or "www." in token:
+            continue
+        for word in _WORD.findall(token):
+            counts[word] += n
+    for word in stopwords() & counts.keys():
+        del counts[word]
     return counts

@@ -74,7 +74,7 @@ def year_review(engine: Engine, year: int) -> YearReview:
                          messages=p.messages)
                for p in ranked if period.contains(first_ever.get(p.contact_id, -1))][:NEW_PEOPLE]
         longest = repo.get_longest_conversation(conn, since=since, until=until)
-        texts = [r["text"] for r in repo.list_texts(conn, since=since, until=until)]
+        texts = [text for _, text in repo.list_texts(conn, since=since, until=until)]
         counts = message_counts(rows)
         people = count_people(mirror, rows, senders)
         prev_total = sum(r["messages"] for r in prev_rows) if prev_rows else None

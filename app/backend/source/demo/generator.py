@@ -153,7 +153,7 @@ def generate_demo_source(
         topics=tuple(_topic_json(t) for t in stats.topics.values()), schema=schema,
     )
     if schema != DEFAULT_VARIANT:  # the variant dropped what its macOS could not hold
-        summary = replace(summary, **_counts(chat_db))
+        summary = replace(summary, **_counts(chat_db))  # type: ignore[arg-type]  # the counting fields only
     (out_dir / MANIFEST_NAME).write_text(json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     return summary

@@ -114,16 +114,23 @@ function boot() {
   route('group', ([id]) => insightsViews.profile.showGroup(Number(id)).catch(() => {}));
   route('year', ([year]) => insightsViews.year.show(year).catch(() => {}));
   route('metrics', () => showMetrics($('view-metrics')).catch(() => {}));
+  // a person's or group's page refreshes only for its own chats; the overview and the year for any
   let refreshTimer = null;
-  function insightsChanged() {
+  const changedChats = new Set();
+  function insightsChanged(chatId) {
+    changedChats.add(chatId);
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => Object.values(insightsViews).forEach((view) => view.refresh()), 700);
+    refreshTimer = setTimeout(() => {
+      const chats = new Set(changedChats);
+      changedChats.clear();
+      Object.values(insightsViews).forEach((view) => view.refresh(chats));
+    }, 700);
   }
 
   function chatUpdated(data) {
     chats.applyUpdate(data);
     if (conversation.chat?.id === data.chat.id) conversation.setChat(data.chat);
-    insightsChanged();
+    insightsChanged(data.chat.id);
   }
 
   new LiveStream('/api/live-sync/stream/chats', {

@@ -32,6 +32,7 @@ export class ProfileView {
     this.period = 'all';
     this.drill = new DrillDown({ onOpenMessage });
     this.target = null;
+    this.chatIds = [];
   }
 
   async showPerson(contactId, period = this.period) {
@@ -46,13 +47,16 @@ export class ProfileView {
     this.renderGroup(await get(`/api/insights/chats/${chatId}/stats`, { period }));
   }
 
-  refresh() {
+  /** Live sync changed `chats` (ids): fetch again when one of them is this page's. */
+  refresh(chats = null) {
     if (this.root.hidden || !this.target) return;
     const [kind, id] = this.target;
+    if (chats && ![...chats].some((chat) => this.chatIds.includes(chat))) return;
     (kind === 'person' ? this.showPerson(id) : this.showGroup(id)).catch(() => {});
   }
 
   renderPerson(p) {
+    this.chatIds = p.chat_ids;
     destroyCharts(this.root);
     const scope = { contact_id: p.contact_id };
     const r = p.response_times;
@@ -88,6 +92,7 @@ export class ProfileView {
   }
 
   renderGroup(g) {
+    this.chatIds = [g.chat_id];
     destroyCharts(this.root);
     const colors = palette();
     const scope = { chat_id: g.chat_id };

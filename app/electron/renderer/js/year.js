@@ -32,8 +32,9 @@ export class YearView {
     this.render(await get(`/api/insights/years/${this.year}`));
   }
 
+  /** Live sync brings today's messages: only this year's review changes. */
   refresh() {
-    if (!this.root.hidden && this.year) this.show(this.year).catch(() => {});
+    if (!this.root.hidden && this.year === new Date().getFullYear()) this.show(this.year).catch(() => {});
   }
 
   render(y) {
