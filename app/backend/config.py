@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     embedding_api_base: str = ""
     embedding_api_key: SecretStr = SecretStr("")
     conversation_gap_minutes: int = Field(default=90, ge=1)
+    # an analysis run that would queue more jobs than this needs `"confirm": true` (409 without it)
+    analysis_confirm_jobs_over: int = Field(default=2_000, ge=0)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port
     cors_origins: list[str] = Field(default_factory=list)

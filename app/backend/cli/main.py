@@ -100,13 +100,14 @@ def import_(
     from backend.cli.progress import progress_reporter
     from backend.mirror.importer import import_source
     from backend.source.backup import resolve_backup
+    from backend.source.chatdb.reader import resolve_source
 
     settings = get_settings()
     iphone_addressbook = None
     if backup is not None:
         found = resolve_backup(backup)
         source, iphone_addressbook = found.sms_db, found.addressbook_db
-    source = source or settings.source_chat_db
+    source = resolve_source(source or settings.source_chat_db)  # a folder: the chat.db in it
     if addressbook is None and backup is None:
         beside = source.expanduser().parent / "AddressBook"
         addressbook = beside if beside.is_dir() else settings.addressbook_dir
