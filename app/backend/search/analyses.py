@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
+from backend import llm  # its gateway (LiteLLM: seconds to import) loads on the first embed, not here
 from backend.config import get_settings
 from backend.db.session import run_write, session_scope
-from backend.llm import embed
 from backend.search import repo
 from backend.vectors import index as vector_index
 from backend.vectors import repo as vectors_repo
@@ -59,7 +59,7 @@ def embed_analyses(engine: Engine, conversation_ids: list[int] | None = None, *,
     rows = []
     for start in range(0, len(changed), EMBED_BATCH):
         part = changed[start:start + EMBED_BATCH]
-        vectors = np.asarray(embed(model=model, texts=[text for _, text in part], purpose="search.analyses",
+        vectors = np.asarray(llm.embed(model=model, texts=[text for _, text in part], purpose="search.analyses",
                                    engine=engine), dtype="<f4")
         rows += [{"ref_id": ref, "chunk_index": 0, "dims": vectors.shape[1], "content_hash": content_hash(text),
                   "vector": vector.tobytes(), "text_preview": text[:PREVIEW_CHARS]}
@@ -113,7 +113,7 @@ def nearest_analyses(engine: Engine, question: str, *, chat_ids: list[int] | Non
                                dtype=np.int64)
         if not len(among):
             return []
-    (query,) = embed(model=model, texts=[question], purpose="search.query", engine=engine)
+    (query,) = llm.embed(model=model, texts=[question], purpose="search.query", engine=engine)
     hits = loaded.search(np.asarray(query, dtype=np.float32), limit, among=among)
     with session_scope(engine) as conn:
         found = repo.list_analysis_hits(conn, embedding_ids=[i for i, _ in hits])

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from backend import llm  # its gateway (LiteLLM: seconds to import) loads on the first embed, not here
 from backend.config import get_settings
 from backend.db.session import run_write, session_scope
-from backend.llm import embed
 from backend.search import analyses, repo
 from backend.search.chunks import chunk_conversations
 from backend.search.words import content_words, query_words
@@ -53,7 +53,7 @@ def embed_conversations(engine: Engine, conversation_ids: list[int] | None = Non
         rows = []
         for first in range(0, len(changed), EMBED_BATCH):
             part = changed[first:first + EMBED_BATCH]
-            vectors = np.asarray(embed(model=model, texts=[c.text for c in part], purpose="search.chunks",
+            vectors = np.asarray(llm.embed(model=model, texts=[c.text for c in part], purpose="search.chunks",
                                        engine=engine), dtype="<f4")
             rows += [{
                 "ref_id": c.conversation_id, "chunk_index": c.index, "dims": vectors.shape[1],
@@ -138,7 +138,7 @@ def vector_ranking(engine: Engine, q: str, filters: dict[str, Any], *, model: st
             among = np.asarray(repo.list_chunk_embedding_ids(conn, model=model, filters=filters), dtype=np.int64)
         if not len(among):
             return []
-    (query,) = embed(model=model, texts=[q], purpose="search.query", engine=engine)
+    (query,) = llm.embed(model=model, texts=[q], purpose="search.query", engine=engine)
     hits = loaded.search(np.asarray(query, dtype=np.float32), limit, among=among)
     with session_scope(engine) as conn:
         chunks = repo.list_chunks_with_members(conn, chunk_ids=[chunk_id for chunk_id, _ in hits], filters=filters)
