@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 from kombu import Queue
 
 from backend.config import get_settings
@@ -55,3 +57,10 @@ def create_celery() -> Celery:
 
 
 app = create_celery()
+
+
+@signals.worker_init.connect
+def preload_gateway(**_kwargs: Any) -> None:
+    """A worker imports the LLM gateway (LiteLLM: seconds of CPU) while it boots, before it answers the ready
+    ping, instead of in its first model call or embedding; beat, which only needs the task names, never does."""
+    import backend.llm.gateway  # noqa: F401, PLC0415
