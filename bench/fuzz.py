@@ -11,7 +11,9 @@ of a corpus:
 Reported per decoder: `unexpected` (exceptions outside the decoder's contract: any exception from
 decode_attributed_body / decode_summary_info, whose contract is never to raise, and any safety-net error
 message, which means an internal exception was caught; for keyed_archive, anything but KeyedArchiveError),
-`slow` (calls over 50 ms), the slowest call, calls per second, and the process's peak RSS. Targets: 0, 0.
+`slow` (calls over 50 ms: a call that took longer on the clock is timed again, best of 3, so that a
+shared machine's scheduling stalls are not counted; `stalls` says how many such re-timed calls there
+were), the slowest call (CPU time of the thread), calls per second, and the process's peak RSS. Targets: 0, 0.
 Failing blobs are written as hex (the first 5) so they can become tests.
 
     .venv/bin/python bench/fuzz.py [--iterations 1000000] [--decoders attributed_body,summary_info,keyed_archive]
@@ -50,10 +52,12 @@ class Report:
     slow: list[str] = field(default_factory=list)
     slowest_ms: float = 0.0
     seconds: float = 0.0
+    stalls: int = 0
 
     def to_json(self) -> dict:
         return {"decoder": self.decoder, "calls": self.calls, "unexpected": len(self.unexpected),
-                "slow_over_50ms": len(self.slow), "slowest_ms": round(self.slowest_ms, 2),
+                "slow_over_50ms": len(self.slow), "slowest_cpu_ms": round(self.slowest_ms, 2),
+                "wall_clock_stalls_retimed": self.stalls,
                 "calls_per_s": round(self.calls / self.seconds) if self.seconds else None,
                 "examples_unexpected": self.unexpected[:5], "examples_slow": self.slow[:5]}
 
@@ -144,24 +148,36 @@ def fuzz_decoder(name: str, corpus: list[bytes], *, iterations: int, rng: random
     decode = DECODERS[name]
     report = Report(name)
     clock = time.perf_counter
+    cpu = time.thread_time
     started = clock()
     for _ in range(iterations):
         blob = mutate(rng, rng.choice(corpus), corpus)
-        before = clock()
+        before, before_cpu = clock(), cpu()
         try:
             problem = decode(blob)
         except Exception as exc:  # noqa: BLE001 - exactly what is being counted
             problem = repr(exc)
-        spent = clock() - before
+        spent, spent_cpu = clock() - before, cpu() - before_cpu
         report.calls += 1
         if problem is not None:
             report.unexpected.append(f"{problem[:200]} :: {blob.hex()}")
-        if spent > report.slowest_ms / 1000:
-            report.slowest_ms = spent * 1000
+        report.slowest_ms = max(report.slowest_ms, spent_cpu * 1000)
         if spent > SLOW_S:
-            report.slow.append(f"{spent * 1000:.1f} ms :: {blob.hex()}")
+            report.stalls += 1
+            spent = min(_timed(decode, blob) for _ in range(3))
+            if spent > SLOW_S:
+                report.slow.append(f"{spent * 1000:.1f} ms :: {blob.hex()}")
     report.seconds = clock() - started
     return report
+
+
+def _timed(decode: Callable[[bytes], str | None], blob: bytes) -> float:
+    before = time.perf_counter()
+    try:
+        decode(blob)
+    except Exception:  # noqa: BLE001 - counted on the first call
+        pass
+    return time.perf_counter() - before
 
 
 def main() -> None:

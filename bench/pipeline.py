@@ -1,9 +1,11 @@
 """The process pipeline: `chatstats up --demo` from spawn to its ready line (redis, API, both Celery
 workers answering a ping, beat), over a data dir whose demo source was generated and imported by a
-first, untimed run, so it measures start-up (with the in-place import pass), not the first import.
-Also notes how long a SIGTERM takes to stop everything. Prints one JSON object.
+first run, so it measures start-up (with the in-place import pass), not the first import. The first run
+(a fresh data dir: generating and importing the demo source, then start-up) is timed on its own. Also
+notes how long a SIGTERM takes to stop everything, and the machine's load average before and after
+(a figure taken with a load average above the number of cores is a loaded machine's). Prints one JSON object.
 
-Target: median up-to-ready under 5 s.
+Targets (issue 18): warm up-to-ready median <= 3 s; first run with the 20k demo <= 8 s.
 
     .venv/bin/python bench/pipeline.py [--runs 5] [--messages 20000]
 
@@ -16,6 +18,7 @@ import argparse
 import compileall
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -38,7 +41,7 @@ def data_dir_for(messages: int) -> Path:
 def up_env(data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CHATSTATS_")}
     return {**env, "CHATSTATS_DATA_DIR": str(data_dir), "CHATSTATS_SOURCE_CHAT_DB": str(data_dir / "no-chat.db"),
-            "CHATSTATS_LOG_LEVEL": "WARNING"}
+            "CHATSTATS_LOG_LEVEL": "WARNING", "CHATSTATS_START_TIMEOUT_S": "0"}  # a slow start is measured, not failed
 
 
 def run_up_once(data_dir: Path, *, messages: int) -> tuple[float, float]:
@@ -69,13 +72,16 @@ def up_to_ready(args: argparse.Namespace) -> dict:
     # bytecode, as an installed package has it (a shell with PYTHONDONTWRITEBYTECODE=1 never writes it;
     # without it every process recompiles the backend's modules: ~0.5 s more here)
     compileall.compile_dir(str(ROOT / "app" / "backend"), quiet=1)
-    run_up_once(data_dir, messages=args.messages)  # generates and imports the demo source the first time
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    first_s, _stop = run_up_once(data_dir, messages=args.messages)  # generates and imports the demo source
     ready, stops = [], []
     for _ in range(args.runs):
         ready_s, stop_s = run_up_once(data_dir, messages=args.messages)
         ready.append(round(ready_s, 3))
         stops.append(round(stop_s, 3))
-    return {"messages": args.messages, "up_to_ready_median_s": round(statistics.median(ready), 3), "runs": ready,
+    return {"messages": args.messages, "first_run_s": round(first_s, 3),
+            "up_to_ready_median_s": round(statistics.median(ready), 3), "runs": ready,
             "stop_median_s": round(statistics.median(stops), 3)}
 
 
@@ -95,9 +101,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--messages", type=int, default=20_000, help="size of the demo source")
     args = parser.parse_args()
-    result: dict = {"benchmark": "pipeline"}
+    result: dict = {"benchmark": "pipeline", "cores": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
     for measure in MEASURES:
         result.update(measure(args))
+    result["load_average_after"] = os.getloadavg()[0]
+    result["loaded"] = max(result["load_average_before"], result["load_average_after"]) > (os.cpu_count() or 1)
     print(json.dumps(result))
 
 

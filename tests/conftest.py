@@ -8,17 +8,17 @@ import pytest
 pytest_plugins = ["tests.mirror_fixtures", "tests.worker_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_TESTDATA = REPO_ROOT.parent / "shared" / "testdata"
+# Real data captured from macOS: CHATSTATS_TESTDATA_DIR when set, else ../shared/testdata beside the clone.
+SHARED_TESTDATA = Path(os.environ.get("CHATSTATS_TESTDATA_DIR") or REPO_ROOT.parent / "shared" / "testdata")
 
 
 @pytest.fixture(scope="session")
 def testdata_dir() -> Path:
-    """Real data captured from macOS (CHATSTATS_TESTDATA_DIR, else ../shared/testdata); skip when absent."""
-    folder = Path(os.environ.get("CHATSTATS_TESTDATA_DIR") or SHARED_TESTDATA)
-    if not folder.is_dir():
-        pytest.skip(f"shared test data not found at {folder} (set CHATSTATS_TESTDATA_DIR; it sits beside the "
-                    "clone in CI)")
-    return folder
+    """Real data captured from macOS; skip, saying where it was looked for, when there is none."""
+    if not SHARED_TESTDATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_TESTDATA}: set CHATSTATS_TESTDATA_DIR to its folder "
+                    "(CI keeps it at ../shared/testdata beside the clone)")
+    return SHARED_TESTDATA
 
 
 @pytest.fixture(autouse=True)

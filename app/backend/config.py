@@ -53,13 +53,16 @@ class Settings(BaseSettings):
     embedding_api_base: str = ""
     embedding_api_key: SecretStr = SecretStr("")
     conversation_gap_minutes: int = Field(default=90, ge=1)
+    # an analysis run that would queue more jobs than this needs `"confirm": true` (409 without it)
+    analysis_confirm_jobs_over: int = Field(default=2_000, ge=0)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port
     cors_origins: list[str] = Field(default_factory=list)
     api_token: str = ""  # empty: a fresh random token per launch
+    # `up`: how long children may take to become healthy; 0: no limit (a child that exits still fails the start)
+    start_timeout_s: float = Field(default=60.0, ge=0)
     renderer_dir: Path | None = None  # the inbox UI served at /app (None: app/electron/renderer)
     log_level: str = "INFO"
-    start_timeout_s: float = Field(default=60.0, gt=0)  # `up`: every child healthy within this (slow machines: more)
     live_sync: bool = True  # the API process watches the source and mirrors changes as they happen
     sync_safety_interval_s: float = Field(default=2.0, gt=0)  # safety check when file events are missed
     sync_use_events: bool = True  # file-system events (off: the safety check alone)
@@ -86,5 +89,5 @@ def reset_settings_cache() -> None:
 def data_dir() -> Path:
     """The one place that decides where ChatStats keeps its files; creates it when missing."""
     path = get_settings().data_dir.expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's messages: theirs alone
     return path

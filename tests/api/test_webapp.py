@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,19 @@ def test_without_a_renderer_folder_the_api_still_serves(tmp_path):
 def test_the_shipped_renderer_is_found_and_the_url_carries_the_token_in_its_fragment():
     assert (default_renderer_dir() / "index.html").is_file()
     assert app_url("http://127.0.0.1:5000", "abc") == "http://127.0.0.1:5000/app/#token=abc"
+
+
+def test_docs_load_their_assets_from_this_server_not_a_cdn():
+    client = _client(get_settings())
+    for page in ("/docs", "/redoc"):
+        html = client.get(page)
+        assert html.status_code == 200, html.text
+        assert "cdn." not in html.text and "https://" not in html.text  # nothing fetched from elsewhere
+        scripts = re.findall(r'src="([^"]+\.js)"', html.text)
+        assert scripts and all(src.startswith("/docs/assets/") for src in scripts)
+        for src in scripts:
+            asset = client.get(src)
+            assert asset.status_code == 200 and len(asset.content) > 100_000  # the real bundle, served here
+    css = client.get("/docs/assets/swagger-ui.css")
+    assert css.status_code == 200 and ".swagger-ui" in css.text
+    assert client.get("/openapi.json").json()["info"]["title"] == "ChatStats"

@@ -46,6 +46,25 @@ def test_migrate_prints_the_revision(isolated_data_dir):
     assert line["revision"] == head_revision() and (isolated_data_dir / "central.db").exists()
 
 
+def test_version_is_the_installed_package_version():
+    from importlib.metadata import version
+
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"chatstats {version('chatstats')}"
+
+
+def test_search_before_any_import_says_to_import_and_creates_nothing(isolated_data_dir):
+    result = _run("search", "hello")
+    assert result.returncode == 2 and "chatstats import" in result.stderr
+    assert not isolated_data_dir.exists()  # no empty database (nor its folder) left behind
+
+
+def test_data_dir_and_central_db_are_private(isolated_data_dir):
+    assert _run("migrate").returncode == 0
+    assert isolated_data_dir.stat().st_mode & 0o777 == 0o700
+    assert (isolated_data_dir / "central.db").stat().st_mode & 0o777 == 0o600
+
+
 def test_import_of_a_missing_source_is_a_clear_error(tmp_path):
     result = _run("import", "--source", str(tmp_path / "missing" / "chat.db"))
     assert result.returncode == 2
@@ -81,3 +100,15 @@ def test_demo_source_then_import_prints_json_summaries(tmp_path, isolated_data_d
     result = json.loads(imported.stdout.strip().splitlines()[-1])
     assert result["event"] == "imported" and result["counts"]["messages"] > 300
     assert result["counts"]["contacts"] >= 5  # the AddressBook beside a demo source is found
+
+
+def test_the_inbox_url_is_announced_once_on_a_terminal_and_never_into_a_log(capsys):
+    import io
+
+    from backend.cli.up import _announce
+
+    terminal = io.StringIO()
+    _announce("http://127.0.0.1:5/app/#token=t", terminal=terminal)
+    assert terminal.getvalue().count("#token=t") == 1
+    _announce("http://127.0.0.1:5/app/#token=t")  # stderr is captured here: not a terminal, nothing said
+    assert "#token=t" not in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -10,11 +11,12 @@ import time
 import psutil
 import pytest
 
-from backend.supervisor.children import Backoff, ChildSpec
+from backend.supervisor.children import Backoff, Child, ChildSpec
 from backend.supervisor.exceptions import ChildFailedToStart
 from backend.supervisor.ready import parse_ready_line
 from backend.supervisor.specs import Supervised
 from backend.supervisor.supervisor import ParentWatch, Supervisor
+from tests.waiting import wait_until
 
 
 def test_backoff_doubles_to_the_cap_and_resets_after_a_healthy_minute():
@@ -62,3 +64,38 @@ def test_a_child_that_dies_at_start_fails_clearly_and_stops_the_others(capfd):
     assert "cannot bind: in use" in failure.value.message
     assert supervisor.child("sleeper").exit_code() is not None  # stopped, not left behind
     assert "broken | cannot bind: in use" in capfd.readouterr().err
+
+
+def test_without_a_start_limit_a_slow_child_is_waited_for_and_with_one_it_fails_naming_the_setting(tmp_path):
+    flag = tmp_path / "healthy"
+    # healthy once it has written its flag, which it does only after the limit below has passed
+    slow = _supervised("slow", f"import time, pathlib; time.sleep(1.5); pathlib.Path({str(flag)!r}).touch(); "
+                               "time.sleep(60)", check=lambda child: flag.exists())
+    limited = Supervisor([slow], {}, stop=threading.Event(), emit=lambda event: None, start_timeout=0.5)
+    with pytest.raises(ChildFailedToStart) as failure:
+        limited.start()
+    assert "slow did not become healthy within" in failure.value.message
+    assert "CHATSTATS_START_TIMEOUT_S" in failure.value.message
+    assert not limited.child("slow").running()  # what started was stopped
+    unlimited = Supervisor([slow], {}, stop=threading.Event(), emit=lambda event: None, start_timeout=None)
+    try:
+        assert unlimited.start() is True and flag.exists()
+    finally:
+        unlimited.stop()
+
+
+def test_workers_and_beat_are_niced_and_the_api_is_not(tmp_path):
+    from backend.supervisor.specs import WORKER_NICENESS, supervised_children
+
+    children = {item.spec.name: item.spec for item in supervised_children(tmp_path, redis=None, pinger=None)}
+    assert children["api"].niceness == 0
+    assert WORKER_NICENESS > 0
+    assert {children[name].niceness for name in ("worker-io", "worker-db", "beat")} == {WORKER_NICENESS}
+    niced = Child(ChildSpec("niced", [sys.executable, "-c", "import os, time; print(os.nice(0), flush=True); "
+                                      "time.sleep(60)"], niceness=3))
+    niced.start({})
+    try:
+        assert wait_until(lambda: niced.tail, timeout=60, what="the child's first line")
+        assert int(niced.tail[-1]) == os.nice(0) + 3
+    finally:
+        niced.kill_group()

@@ -8,8 +8,10 @@ import sys
 import time
 
 import httpx
+import psutil
 import pytest
 
+from backend.supervisor.specs import WORKER_NICENESS
 from tests.supervisor.conftest import DEMO, READY_TIMEOUT_S, get, wait_for
 
 CHILD_MARKERS = {
@@ -40,6 +42,15 @@ def test_up_serves_restarts_a_killed_api_and_stops_cleanly(start_up, isolated_da
     commands = up.descendants()
     for name, marker in CHILD_MARKERS.items():
         assert any(marker in cmd for cmd in commands.values()), f"no {name} among {commands}"
+    nice = {name: psutil.Process(pid).nice() for pid, cmd in commands.items()
+            for name, marker in CHILD_MARKERS.items() if marker in cmd and "--multiprocessing-fork" not in cmd}
+    base = psutil.Process().nice()
+    assert nice["api"] == base and nice["redis"] == base  # the API keeps the CPU it needs...
+    assert nice["worker-io"] == nice["worker-db"] == nice["beat"] == min(base + WORKER_NICENESS, 19)  # ...workers yield it
+    log = up.log_path.read_text(errors="replace")
+    assert log.splitlines()[0] == "ChatStats is starting..."  # said at once, before anything is imported
+    assert "Memory overcommit must be enabled" not in log  # redis' warning, said once in our words if at all
+    assert "superuser privileges" not in log  # Celery's root warning: `up` says it once, workers do not
     socket_path = isolated_data_dir / "redis" / "redis.sock"
     assert socket_path.exists()
     second = start_up(*DEMO)  # same data dir: refused, and the first keeps its socket

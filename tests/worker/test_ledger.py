@@ -131,3 +131,31 @@ def test_a_direct_call_raises_without_retrying(tmp_path: Path) -> None:
     assert runs_file.read_text().count("\n") == 1
     assert sample_tasks.flaky(str(runs_file), 1) == 2
 
+
+
+def test_a_permanent_failure_is_abandoned_at_once_with_its_reason_and_never_replayed(migrated_engine) -> None:
+    from backend.conversations.exceptions import ConversationNotFound
+    from backend.worker.tasks_base import is_permanent
+
+    gone = ConversationNotFound("Conversation 41 does not exist (deleted or re-imported?).")
+    assert is_permanent(gone) and not is_transient(gone)
+    assert not is_permanent(TransientError("later")) and not is_permanent(ValueError("bug"))
+    row = failures.record_failure(task_id="tid", task_name="sample.x", queue="io", args=[41], kwargs={},
+                                  exc=gone, engine=migrated_engine, permanent=is_permanent(gone))
+    assert (row["attempts"], row["status"], row["next_retry_at"]) == (1, "abandoned", None)
+    assert row["reason"] == "ConversationNotFound: Conversation 41 does not exist (deleted or re-imported?)."
+    sent: list = []
+    failures.replay_due(lambda *task: sent.append(task), engine=migrated_engine)
+    assert sent == []
+
+
+def test_the_broker_pool_is_sized_for_the_workers_concurrency() -> None:
+    from celery import Celery
+
+    from backend.worker.celery_app import POOL_HEADROOM, size_broker_pool
+
+    conf = Celery("sizing", broker="memory://").conf
+    conf.broker_transport_options = {"visibility_timeout": 600}
+    size_broker_pool(conf, 100)  # worker-io: gevent -c 100
+    assert conf.broker_pool_limit == 100 + POOL_HEADROOM
+    assert conf.broker_transport_options == {"visibility_timeout": 600, "max_connections": 100 + POOL_HEADROOM}

@@ -14,7 +14,9 @@ from backend.admin.router import router as admin_router
 from backend.analysis.coverage.router import router as analysis_coverage_router
 from backend.analysis.runs.router import router as analysis_runs_router
 from backend.analysis.streaming import router as analysis_streaming_router
+from backend.api.docs import mount_docs
 from backend.api.errors import install_error_handlers
+from backend.api.openapi import install_openapi
 from backend.api.security import LOOPBACK_NAMES, MCP_PATH, LoopbackSecurityMiddleware, new_token
 from backend.api.startup import prepare_database
 from backend.assistant.router import router as assistant_router
@@ -74,9 +76,11 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
         title="ChatStats",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from a package's files below, not from a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
+    mount_docs(app, openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.engine = engine
     app.state.token = token
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
     app.include_router(search_router, prefix="/api")
     app.router.routes.append(mcp_mount.route)  # MCP over streamable HTTP, behind the same token
     mount_renderer(app, settings.renderer_dir)
+    install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

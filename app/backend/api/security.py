@@ -69,7 +69,9 @@ class LoopbackSecurityMiddleware:
         guarded = path.startswith("/api") or path == MCP_PATH or path.startswith(MCP_PATH + "/")
         if guarded and path not in PUBLIC_API_PATHS and request.method != "OPTIONS":
             supplied = bearer_token(request)
-            if not supplied or not hmac.compare_digest(supplied, self._token):
+            # as bytes: compare_digest refuses a str with non-ASCII characters (any such token is wrong)
+            if not supplied or not hmac.compare_digest(supplied.encode("utf-8", "surrogateescape"),
+                                                       self._token.encode("utf-8")):
                 return _error(
                     401,
                     "unauthorized",

@@ -27,3 +27,10 @@ class StepLimitReached(BackendError):
 
     status_code = 422
     code = "step_limit"
+
+
+class UnknownContext(BackendError):
+    """A thread's context names chats or contacts that do not exist."""
+
+    status_code = 422
+    code = "unknown_context"

@@ -137,12 +137,14 @@ def _said(engine: Engine, intent: Intent) -> OfflineAnswer:
     result: s.SearchResult = _call(engine, "search_messages", {"query": intent.topic, "person": intent.person,
                                                                  **_span_args(intent), "limit": 3})
     name = result.person or intent.person
+    result.messages = [m for m in result.messages if m.matched]
     if not result.messages:
         return OfflineAnswer(text=f"I found no message from {name} about \u201c{intent.topic}\u201d.", kind="said")
     lines = [f"{name} wrote about \u201c{intent.topic}\u201d in {_n(result.total, 'message')}; the best matches:"]
     for m in result.messages:
         lines.append(f"- {day(m.sent_at)}: \u201c{m.text}\u201d [M{m.message_id}]")
-    cites = [_cite(c) for c in result.citations]
+    shown = {m.message_id for m in result.messages}
+    cites = [_cite(c) for c in result.citations if c.message_id in shown]
     return OfflineAnswer(text="\n".join(lines), citations=cites, kind="said")
 
 

@@ -67,6 +67,18 @@ def list_thread_contexts(conn: Connection, *, thread_id: int) -> dict[str, list[
             "contact_ids": [r["contact_id"] for r in rows if r["contact_id"] is not None]}
 
 
+def list_missing_context_ids(conn: Connection, *, chat_ids: list[int], contact_ids: list[int]
+                             ) -> dict[str, list[int]]:
+    """The given chat and contact ids that name no row (a thread context must name existing ones)."""
+    found_chats = {r["id"] for r in fetch_all(
+        conn, "SELECT id FROM chats WHERE id IN (SELECT value FROM json_each(:ids))", {"ids": json.dumps(chat_ids)})}
+    found_contacts = {r["id"] for r in fetch_all(
+        conn, "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(:ids))",
+        {"ids": json.dumps(contact_ids)})}
+    return {"chat_ids": [i for i in dict.fromkeys(chat_ids) if i not in found_chats],
+            "contact_ids": [i for i in dict.fromkeys(contact_ids) if i not in found_contacts]}
+
+
 def replace_thread_contexts(conn: Connection, *, thread_id: int, chat_ids: list[int], contact_ids: list[int]) -> None:
     execute(conn, "DELETE FROM thread_contexts WHERE thread_id = :id", {"id": thread_id})
     for chat_id in dict.fromkeys(chat_ids):

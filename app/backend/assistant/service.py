@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from backend.assistant import offline, repo, toolloop
 from backend.assistant.answer import AnswerText, parse_reply, resolve_citations
-from backend.assistant.exceptions import DocumentNotFound, MessageNotFound, ThreadNotFound
+from backend.assistant.exceptions import DocumentNotFound, MessageNotFound, ThreadNotFound, UnknownContext
 from backend.assistant.schemas import (
     Asked,
     Citation,
@@ -84,8 +84,16 @@ def _require_thread(conn: Connection, thread_id: int) -> dict[str, Any]:
 
 # ---- threads ----------------------------------------------------------------------------------------
 
+def _require_contexts(conn: Connection, *, chat_ids: list[int], contact_ids: list[int]) -> None:
+    missing = repo.list_missing_context_ids(conn, chat_ids=chat_ids, contact_ids=contact_ids)
+    if missing["chat_ids"] or missing["contact_ids"]:
+        raise UnknownContext("The thread's context names chats or contacts that do not exist: list them at "
+                             "GET /api/chats and GET /api/contacts.", **missing)
+
+
 def create_thread(engine: Engine, *, title: str, chat_ids: list[int], contact_ids: list[int]) -> Thread:
     def write(conn: Connection) -> int:
+        _require_contexts(conn, chat_ids=chat_ids, contact_ids=contact_ids)
         thread_id = repo.create_thread(conn, title=title, now_ms=now_ms())
         repo.replace_thread_contexts(conn, thread_id=thread_id, chat_ids=chat_ids, contact_ids=contact_ids)
         return thread_id
@@ -130,6 +138,7 @@ def get_contexts(engine: Engine, thread_id: int) -> ThreadContext:
 def set_contexts(engine: Engine, thread_id: int, *, chat_ids: list[int], contact_ids: list[int]) -> ThreadContext:
     def write(conn: Connection) -> None:
         _require_thread(conn, thread_id)
+        _require_contexts(conn, chat_ids=chat_ids, contact_ids=contact_ids)
         repo.replace_thread_contexts(conn, thread_id=thread_id, chat_ids=chat_ids, contact_ids=contact_ids)
         repo.touch_thread(conn, thread_id=thread_id, now_ms=now_ms())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import typer
@@ -12,6 +13,7 @@ from backend.cli.debug import app as debug_app
 from backend.cli.errors import handle_errors
 from backend.cli.insights import app as insights_app
 from backend.config import get_settings
+from backend.errors import InvalidRequest
 from backend.logging_setup import configure_logging
 
 app = typer.Typer(help="ChatStats: a live, searchable mirror of your Messages.", no_args_is_help=True)
@@ -19,8 +21,18 @@ app.add_typer(debug_app, name="debug")
 app.add_typer(insights_app, name="insights")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"chatstats {version('chatstats')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(log_level: str = typer.Option(None, help="DEBUG, INFO, WARNING (default: CHATSTATS_LOG_LEVEL)")) -> None:
+def main(
+    log_level: str = typer.Option(None, help="DEBUG, INFO, WARNING (default: CHATSTATS_LOG_LEVEL)"),
+    show_version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                      help="Print the version and exit."),
+) -> None:
     configure_logging(log_level or get_settings().log_level)
 
 
@@ -88,13 +100,14 @@ def import_(
     from backend.cli.progress import progress_reporter
     from backend.mirror.importer import import_source
     from backend.source.backup import resolve_backup
+    from backend.source.chatdb.reader import resolve_source
 
     settings = get_settings()
     iphone_addressbook = None
     if backup is not None:
         found = resolve_backup(backup)
         source, iphone_addressbook = found.sms_db, found.addressbook_db
-    source = source or settings.source_chat_db
+    source = resolve_source(source or settings.source_chat_db)  # a folder: the chat.db in it
     if addressbook is None and backup is None:
         beside = source.expanduser().parent / "AddressBook"
         addressbook = beside if beside.is_dir() else settings.addressbook_dir
@@ -152,6 +165,7 @@ def up(
     parent_pid: int = typer.Option(None, "--parent-pid", help="exit when this process dies (the Electron shell)"),
 ) -> None:
     """Run everything (redis, API, workers, beat), print the ready JSON line, restart what crashes."""
+    print("ChatStats is starting...", file=sys.stderr, flush=True)
     from backend.cli.up import up as run_up
 
     raise typer.Exit(run_up(source=source, addressbook=addressbook, demo=demo, demo_if_missing=demo_if_missing,
@@ -229,7 +243,11 @@ def search(
     from backend.db.engine import get_engine
     from backend.search import message_search, service
 
-    engine = get_engine(get_settings().central_db_path)
+    central_db = get_settings().central_db_path
+    if not central_db.exists():  # nothing to search, and no empty database left behind
+        raise InvalidRequest(f"Nothing has been imported into {central_db} yet: run `chatstats import` (or "
+                             "`chatstats up`) first.")
+    engine = get_engine(central_db)
     migrations.upgrade(engine)
     if embed_first:
         service.embed_conversations(engine)

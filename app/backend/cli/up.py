@@ -37,13 +37,14 @@ def _status_writer(stdout: TextIO) -> Callable[[dict], None]:
     return emit
 
 
-def _announce(url: str) -> None:
+def _announce(url: str, *, terminal: TextIO | None = None) -> None:
     """For a person at a terminal (`make run`): where the inbox is. Only on a terminal: the URL carries
-    the token, which must not reach a log file (the shell reads it from the ready line instead)."""
-    if not sys.stderr.isatty():
+    the token, which must not reach a log file (the shell reads it from the ready line instead). `terminal`:
+    stdout when it is one (the announcement replaces the JSON ready line there), else stderr if it is one."""
+    stream = terminal or (sys.stderr if sys.stderr.isatty() else None)
+    if stream is None:
         return
-    print(f"\nChatStats is running. Open the inbox: {url}\n(Ctrl-C stops everything.)", file=sys.stderr,
-          flush=True)
+    print(f"\nChatStats is running. Open the inbox: {url}\n(Ctrl-C stops everything.)", file=stream, flush=True)
 
 
 def child_env(settings: Settings, *, redis_url: str, source: Path, addressbook: Path | None,
@@ -116,14 +117,17 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     from backend.supervisor.specs import supervised_children
     from backend.supervisor.supervisor import ParentWatch, Supervisor
 
+    terminal = sys.stdout if sys.stdout.isatty() else None  # a person reads stdout, not a program (shell, test)
     emit = _status_writer(sys.stdout)
     sys.stdout = sys.stderr  # nothing but status lines may reach the real stdout
     configure_logging(logging.getLevelName(logging.getLogger().level))  # same level, handlers now on stderr
 
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        log.info("running as root: so do the workers (Celery discourages it; they accept JSON messages only)")
     parent = ParentWatch(parent_pid) if parent_pid is not None else None
     settings = get_settings()
     data_dir = settings.data_dir.expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's messages: theirs alone
     lock = hold_instance_lock(data_dir)  # noqa: F841 - held until we exit
     private_redis, redis_url = resolve_redis(settings, data_dir)
     # the import is crash-safe: a signal before any child exists just ends the process (default handlers)
@@ -140,15 +144,18 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
     env = child_env(settings, redis_url=redis_url, source=prepared.source, addressbook=prepared.addressbook,
                     token=token)
     supervisor = Supervisor(supervised_children(data_dir, redis=private_redis, pinger=pinger), env, stop=stop,
-                            emit=emit, parent=parent, start_timeout=settings.start_timeout_s)
+                            emit=emit, parent=parent, start_timeout=settings.start_timeout_s or None)
     writer = None
     try:
         if not supervisor.start():
             return 0
         assert supervisor.url is not None  # start() returned True: the API answered
-        emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid(),
-              "app_url": app_url(supervisor.url, token)})
-        _announce(app_url(supervisor.url, token))
+        if terminal is not None:  # the URL once, in words (it carries the token), instead of the JSON line too
+            _announce(app_url(supervisor.url, token), terminal=terminal)
+        else:
+            emit({"event": "ready", "url": supervisor.url, "token": token, "pid": os.getpid(),
+                  "app_url": app_url(supervisor.url, token)})
+            _announce(app_url(supervisor.url, token))
         threading.Thread(target=_begin_onboarding, args=(settings, redis_url), name="onboarding", daemon=True).start()
         if prepared.demo and demo_rate > 0:
             writer = _start_demo_writer(prepared.source, demo_rate)

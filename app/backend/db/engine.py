@@ -34,7 +34,9 @@ def connect_raw(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite
 
 def create_db_engine(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     """An engine over one SQLite file. Transactions start with the BEGIN mode set in `conn.info`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600)  # SQLite gives its -wal and -shm files the same mode
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         poolclass=QueuePool,

@@ -25,18 +25,8 @@ def event(name: str) -> Callable[[type[E]], type[E]]:
     return register
 
 
-def event_class(name: str) -> type:
-    return _REGISTRY[name]
-
-
 def to_payload(evt: Any) -> dict[str, Any]:
     return dataclasses.asdict(evt)
-
-
-def from_payload(name: str, payload: dict[str, Any]) -> Any:
-    cls = _REGISTRY[name]
-    fields = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in payload.items() if k in fields})
 
 
 @event("message.created")

@@ -29,6 +29,7 @@ from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.capabilities import SchemaCapabilities
 from backend.source.chatdb.reader import change_signature
 from backend.source.dates import APPLE_EPOCH_UNIX_MS
+from backend.supervisor.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ def _workers() -> int:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    # the workers exit when this process dies, however it dies (kill -9 included)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent,
+                               initargs=(os.getpid(),))
 
 
 class PendingDecodes:

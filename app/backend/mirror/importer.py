@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 
 from backend.config import Settings
 from backend.db import migrate
@@ -76,6 +77,7 @@ def import_source(
 ) -> ImportSummary:
     started = time.perf_counter()
     reader = ChatDbReader.open(source)  # fails before central.db is touched
+    source = reader.path  # a folder given as --source: the chat.db in it
     try:
         warnings: list[str] = []
         contacts = _read_addressbook(addressbook_dir, iphone_addressbook, settings, warnings)
@@ -99,6 +101,11 @@ def import_source(
             stats = _import_in_place(engine, settings, reader, people, chats, total, progress)
             mode = "in_place"
         max_rowid = stats.source_max_rowid
+    except (sqlite3.DatabaseError, SQLAlchemyDatabaseError) as exc:  # pages damaged mid-file read as errors
+        damaged = reader.damaged_error()
+        if damaged is not None:
+            raise damaged from exc
+        raise
     finally:
         reader.close()
 

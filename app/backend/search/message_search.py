@@ -1,11 +1,12 @@
 """Message search: the messages matching what was typed in the search box, counted exactly, sorted and paged.
 
 `total` is the number of messages matching the full-text part of the query (words, phrases, symbols) and its
-filters. Sorted by time, the pages walk those messages. Sorted by relevance, the best RANKED of them by bm25
-are fused with the vector ranking of the conversation chunks holding them (reciprocal rank, weights below),
-and messages of the nearest chunks that share no word with the query come among them as `related` (so a
-plain-language question finds its topic); past the fused head, the rest follow in bm25 order. Every order is
-deterministic, so pages have no gaps and no repeats while the data stands still.
+filters. Sorted by time, the pages walk those messages. Sorted by relevance, the best RANKED messages matching
+any of the terms by bm25 are fused with the vector ranking of the conversation chunks holding them (reciprocal
+rank, weights below), and messages of the nearest chunks that share no word with the query come among them
+(so a plain-language question finds its topic); those not matching every term are `matched: false` and
+counted in `related`, not in `total`. Past the fused head, the rest of the matches follow in bm25 order.
+Every order is deterministic, so pages have no gaps and no repeats while the data stands still.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ Mode = Literal["hybrid", "fts", "vector"]
 
 RANKED = 1000  # full-text hits fused with the vector side; deeper ones follow in bm25 order
 CHUNKS = 60  # nearest chunks the vector side looks at
-RELATED_PER_CHUNK = 2  # messages sharing no query word taken from each near chunk
+RELATED_PER_CHUNK = 3  # messages sharing no query word taken from each near chunk
 RRF_K = 60
 W_FTS = 1.0
 W_VECTOR = 1.0
@@ -124,36 +125,44 @@ def _vector_side(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
 
 
 def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any], mode: Mode,
-                    ) -> tuple[list[tuple[int, bool]], int]:
-    """The fused head of the relevance order: (message id, matched by full text) best first; and how many
-    full-text matches it holds (the bm25 order continues after them)."""
+                    ) -> tuple[list[tuple[int, bool]], list[int]]:
+    """The fused head of the relevance order, best first, as (message id, matches every term); and the ids in
+    it that match every term (the rest of those follow the head in bm25 order).
+
+    The full-text side ranks messages matching ANY of the terms by bm25, so a question's topic words count
+    even where no message holds all its words; only messages matching every term are counted in `total`."""
     ranked: list[int] = []
+    matched: set[int] = set()
     if mode != "vector":
         with session_scope(engine) as conn:
-            if filters.get("match"):
-                ranked = repo.list_matching_by_rank(conn, filters=filters, limit=RANKED, offset=0)
+            any_match = parsed.fts_match_any()
+            if any_match:
+                ranked = repo.list_matching_by_rank(conn, filters={**filters, "match": any_match}, limit=RANKED,
+                                                    offset=0)
+                matched = (set(ranked) if any_match == filters.get("match")
+                           else repo.keep_matching(conn, ids=ranked, filters=filters))
             else:  # symbols or filters alone: newest first
                 ranked = repo.list_matching_by_time(conn, filters=filters, newest_first=True, limit=RANKED,
                                                     offset=0)
+                matched = set(ranked)
     if mode == "fts" or not parsed.text.strip():
-        return [(m, True) for m in ranked], len(ranked)
+        return [(m, m in matched) for m in ranked], [m for m in ranked if m in matched]
     chunk_rank, related = _vector_side(engine, parsed, filters)
-    matched = set(ranked)
     scores: dict[int, float] = {}
     if mode == "vector":  # the nearest chunks' messages alone, in chunk order
         for message_id, rank in related:
             scores[message_id] = W_VECTOR / (RRF_K + rank)
-        ranked = []
+        matched = set()
     else:
         for rank, message_id in enumerate(ranked, start=1):
             scores[message_id] = W_FTS / (RRF_K + rank)
             if message_id in chunk_rank:
                 scores[message_id] += W_VECTOR / (RRF_K + chunk_rank[message_id])
         for message_id, rank in related:
-            if message_id not in matched:
+            if message_id not in scores:
                 scores[message_id] = W_RELATED * W_VECTOR / (RRF_K + rank)
     order = sorted(scores, key=lambda m: (-scores[m], m))
-    return [(m, m in matched) for m in order], len(ranked)
+    return [(m, m in matched) for m in order], [m for m in order if m in matched]
 
 
 def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = None, sort: Sort = "relevance",
@@ -174,18 +183,19 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                 page = [(m, True) for m in repo.list_matching_by_time(
                     conn, filters=where, newest_first=sort == "newest", limit=limit, offset=offset)]
         if sort == "relevance":
-            head, in_head = _relevance_head(engine, parsed, where, mode)
+            head, head_matched = _relevance_head(engine, parsed, where, mode)
             related = sum(1 for _, hit in head if not hit)
             page = head[offset:offset + limit]
-            if len(page) < limit and mode != "vector" and total > in_head:
+            if len(page) < limit and mode != "vector" and total > len(head_matched):
                 deeper = max(0, offset - len(head))
                 with session_scope(engine) as conn:
                     if where.get("match"):
                         tail = repo.list_matching_by_rank(conn, filters=where, limit=limit - len(page),
-                                                          offset=in_head + deeper)
+                                                          offset=deeper, exclude=head_matched)
                     else:
                         tail = repo.list_matching_by_time(conn, filters=where, newest_first=True,
-                                                          limit=limit - len(page), offset=in_head + deeper)
+                                                          limit=limit - len(page), offset=deeper,
+                                                          exclude=head_matched)
                 page += [(m, True) for m in tail]
     with session_scope(engine) as conn:
         rows = repo.get_result_messages(conn, ids=[m for m, _ in page])

@@ -51,6 +51,11 @@ class ParsedQuery:
         parts = [f'"{w}"*' for w in self.words] + ['"' + " ".join(p) + '"' for p in self.phrases]
         return " ".join(parts) or None
 
+    def fts_match_any(self) -> str | None:
+        """The same terms, any of them matching: what relevance ranks by bm25 (more terms rank higher)."""
+        parts = [f'"{w}"*' for w in self.words] + ['"' + " ".join(p) + '"' for p in self.phrases]
+        return " OR ".join(parts) or None
+
     def marks(self) -> list[str]:
         return [*self.symbols, *([LINK_MARK] if self.has_link else [])]
 

@@ -309,25 +309,34 @@ def count_matching_messages(conn: Connection, *, filters: dict[str, Any]) -> int
     return int(fetch_value(conn, f"SELECT count(*) FROM messages m WHERE {where}", params) or 0)
 
 
+def _excluding(exclude: list[int] | None) -> tuple[str, dict[str, Any]]:
+    if not exclude:
+        return "", {}
+    return " AND m.id NOT IN (SELECT value FROM json_each(:exclude))", {"exclude": json.dumps(exclude)}
+
+
 def list_matching_by_time(conn: Connection, *, filters: dict[str, Any], newest_first: bool, limit: int,
-                          offset: int) -> list[int]:
-    """Ids of matching messages in time order (ties by id), one page."""
+                          offset: int, exclude: list[int] | None = None) -> list[int]:
+    """Ids of matching messages (less `exclude`) in time order (ties by id), one page."""
     where, params = _message_where(filters)
+    skip, skipped = _excluding(exclude)
     direction = "DESC" if newest_first else "ASC"
     return [row["id"] for row in fetch_all(conn, f"""
-        SELECT m.id FROM messages m WHERE {where}
+        SELECT m.id FROM messages m WHERE {where}{skip}
         ORDER BY m.sent_at {direction}, m.id {direction} LIMIT :limit OFFSET :offset
-    """, {**params, "limit": limit, "offset": offset})]
+    """, {**params, **skipped, "limit": limit, "offset": offset})]
 
 
-def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: int, offset: int) -> list[int]:
-    """Ids of matching messages, best bm25 first (ties by id), one page; needs a `match`."""
+def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: int, offset: int,
+                          exclude: list[int] | None = None) -> list[int]:
+    """Ids of matching messages (less `exclude`), best bm25 first (ties by id), one page; needs a `match`."""
     where, params = _message_where(filters, fts=False)
+    skip, skipped = _excluding(exclude)
     return [row["id"] for row in fetch_all(conn, f"""
         SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-        WHERE messages_fts MATCH :match AND {where}
+        WHERE messages_fts MATCH :match AND {where}{skip}
         ORDER BY bm25(messages_fts), m.id LIMIT :limit OFFSET :offset
-    """, {**params, "match": filters["match"], "limit": limit, "offset": offset})]
+    """, {**params, **skipped, "match": filters["match"], "limit": limit, "offset": offset})]
 
 
 def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) -> set[int]:

@@ -41,7 +41,7 @@ class MessageHit(BaseModel):
     sender_contact_id: int | None
     is_from_me: bool
     has_attachments: bool
-    matched: bool  # False: a related message of a chunk near the query, sharing none of its words
+    matched: bool  # False: matches some of the terms, or is near the query in meaning (relevance order only)
     highlights: list[list[int]]  # [start, end) in code points of `text`
 
 
@@ -58,7 +58,7 @@ class MessageSearchResults(BaseModel):
     offset: int
     limit: int
     total: int  # messages matching the full-text part of the query and its filters, exactly
-    related: int  # messages near the query by meaning that `total` does not count (relevance order only)
+    related: int  # messages in the relevance order that `total` does not count: some terms, or near in meaning
     results: list[MessageHit]
     terms: SearchTerms
     filters: dict[str, object]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from backend import llm  # its gateway (LiteLLM: seconds to import) loads on the first embed, not here
+from backend import llm  # its gateway (and LiteLLM) load on the first embed
 from backend.config import get_settings
 from backend.db.session import run_write, session_scope
 from backend.search import analyses, repo

@@ -23,3 +23,10 @@ class SourceDatabaseUnreadable(BackendError):
 class SourceDatabaseCorrupt(BackendError):
     status_code = 422
     code = "source_database_corrupt"
+
+
+class SourceDatabaseLocked(BackendError):
+    """Another program holds a lock that keeps even readers out (a write in progress without WAL)."""
+
+    status_code = 409
+    code = "source_database_locked"

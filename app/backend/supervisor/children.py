@@ -47,9 +47,11 @@ def _load_prctl() -> Callable[..., int] | None:
 _prctl = _load_prctl()  # resolved before any fork: preexec_fn must do as little as possible
 
 
-def _preexec(supervisor_pid: int) -> Callable[[], None]:
+def _preexec(supervisor_pid: int, niceness: int = 0) -> Callable[[], None]:
     def run_in_child() -> None:
         os.setpgid(0, 0)
+        if niceness:
+            os.nice(niceness)
         if _prctl is not None:
             _prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
             if os.getppid() != supervisor_pid:  # the supervisor died before prctl took effect
@@ -80,6 +82,7 @@ class ChildSpec:
     name: str
     argv: list[str]
     on_line: Callable[[Child, str], bool] | None = None
+    niceness: int = 0  # added to the child's nice value (workers: the API keeps the CPU it needs)
 
 
 class Child:
@@ -109,7 +112,7 @@ class Child:
         try:
             self.process = subprocess.Popen(
                 self.spec.argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, close_fds=True, preexec_fn=_preexec(os.getpid()),
+                stderr=subprocess.STDOUT, close_fds=True, preexec_fn=_preexec(os.getpid(), self.spec.niceness),
             )
         except OSError as exc:
             raise ChildFailedToStart(f"Cannot start {self.name} ({self.spec.argv[0]}): {exc}", child=self.name) from exc

@@ -23,6 +23,9 @@ IO_CONCURRENCY = 50
 # Redis poller then sleeps out its poll timeout before it fetches again: a gevent worker at -c 100 ran 35
 # tasks/s of 0.3 s sleeps (the LLM calls of bench/analysis.py: 43/s) instead of ~300. At 8 it keeps fetching.
 IO_PREFETCH_MULTIPLIER = 8
+# Workers and beat run at a lower priority than the API: on a busy machine their start-up (and later their
+# analysis) does not starve the API, which answers the user.
+WORKER_NICENESS = 5
 SOCKET_PATH_MAX = 100  # unix socket paths are limited to ~104 bytes (macOS) / 108 (Linux)
 
 
@@ -86,8 +89,19 @@ def redis_spec(data_dir: Path) -> tuple[Supervised, str]:
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     socket_path.unlink(missing_ok=True)
     url = f"unix://{socket_path}"
-    spec = ChildSpec("redis", redis_command(binary, socket_path.parent, socket_path))
+    spec = ChildSpec("redis", redis_command(binary, socket_path.parent, socket_path), on_line=_redis_line)
     return Supervised(spec, check=lambda child: socket_path.exists() and redis_answers(url), gate=True), url
+
+
+def _redis_line(child: Child, line: str) -> bool:
+    """Redis' overcommit warning (Linux, vm.overcommit_memory=0) is about background saves, which this
+    private Redis never makes (no persistence): said once in our words instead of its own on every start."""
+    if "Memory overcommit must be enabled" not in line:
+        return False
+    if not getattr(child, "overcommit_explained", False):
+        log.info("redis: vm.overcommit_memory is 0 on this machine; harmless here (this Redis saves nothing)")
+        child.overcommit_explained = True  # type: ignore[attr-defined]  # a note on the child, across restarts
+    return True
 
 
 def _api_line(child: Child, line: str) -> bool:
@@ -116,9 +130,12 @@ def supervised_children(data_dir: Path, *, redis: Supervised | None, pinger: Cel
     children = [redis] if redis is not None else []
     children.append(Supervised(ChildSpec("api", [sys.executable, "-m", "backend.cli.main", "serve"],
                                          on_line=_api_line), check=_api_check))
-    children.append(Supervised(ChildSpec("worker-io", io_worker_argv()), check=_worker_check(pinger, IO_NODE)))
-    children.append(Supervised(ChildSpec("worker-db", db_worker_argv()), check=_worker_check(pinger, DB_NODE)))
+    children.append(Supervised(ChildSpec("worker-io", io_worker_argv(), niceness=WORKER_NICENESS),
+                               check=_worker_check(pinger, IO_NODE)))
+    children.append(Supervised(ChildSpec("worker-db", db_worker_argv(), niceness=WORKER_NICENESS),
+                               check=_worker_check(pinger, DB_NODE)))
     children.append(Supervised(
-        ChildSpec("beat", celery_argv("beat", "-s", str(data_dir / "celerybeat-schedule"), "-l", "warning")),
+        ChildSpec("beat", celery_argv("beat", "-s", str(data_dir / "celerybeat-schedule"), "-l", "warning"),
+                  niceness=WORKER_NICENESS),
         check=lambda child: child.running(), last=True))
     return children

@@ -4,6 +4,7 @@ die (with backoff), and stop them all, in reverse order, when asked to or when t
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -53,7 +54,7 @@ class ParentWatch:
 class Supervisor:
     def __init__(self, supervised: list[Supervised], env: dict[str, str], *, stop: threading.Event,
                  emit: Callable[[dict], None], parent: ParentWatch | None = None,
-                 start_timeout: float = 60.0, stop_timeout: float = 10.0) -> None:
+                 start_timeout: float | None = 60.0, stop_timeout: float = 10.0) -> None:
         self.supervised = supervised
         self.children = [Child(item.spec) for item in supervised]
         self._checks = {child.name: item.check for child, item in zip(self.children, supervised, strict=True)}
@@ -120,7 +121,7 @@ class Supervisor:
 
         for child in children:
             threading.Thread(target=probe, args=(child,), name=f"probe-{child.name}", daemon=True).start()
-        deadline = time.monotonic() + self.start_timeout
+        deadline = time.monotonic() + self.start_timeout if self.start_timeout is not None else math.inf
         try:
             while not all(event.is_set() for event in healthy.values()):
                 if self.should_stop():
@@ -132,7 +133,8 @@ class Supervisor:
                 if time.monotonic() > deadline:
                     names = ", ".join(name for name, event in healthy.items() if not event.is_set())
                     raise ChildFailedToStart(f"{names} did not become healthy within {self.start_timeout:.0f} s; "
-                                             "see the log lines above.", child=names.split(",")[0])
+                                             "see the log lines above (CHATSTATS_START_TIMEOUT_S sets the limit, "
+                                             "0 for none).", child=names.split(",")[0])
                 self.stop_event.wait(0.02)
         finally:
             done.set()

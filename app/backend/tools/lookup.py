@@ -10,7 +10,8 @@ from backend.commitments import service as commitments_service
 from backend.conversations import service as conversations_service
 from backend.conversations.exceptions import ConversationNotFound
 from backend.db.session import session_scope
-from backend.search.service import hybrid_search
+from backend.search import message_search as search_service
+from backend.search.message_search import SearchFilters
 from backend.tools import repo
 from backend.tools.dates import range_ms
 from backend.tools.people import find_people, resolve_person
@@ -35,36 +36,32 @@ from backend.tools.schemas import (
     SearchResult,
 )
 
-SEARCH_CONVERSATIONS = 40  # conversations ranked by search before their messages are flattened
-
 
 def search_messages(engine: Engine, args: SearchArgs, *, mode: str = "hybrid") -> SearchResult:
-    """Messages matching the words (full text and, with vectors, meaning), best first."""
+    """Messages matching the words (full text, and by meaning when vectors exist), best first, with the exact
+    number of messages that contain them."""
     person = resolve_person(engine, args.person) if args.person else None
     since, until = range_ms(args.since, args.until)
-    hits = _search(engine, args.query, chat_id=args.chat, contact_id=person["contact_id"] if person else None,
-                   since=since, until=until, mode=mode)
-    found: list[FoundMessage] = []
-    for hit in hits:
-        for m in hit["messages"]:
-            if person is not None and (m["is_from_me"] or m["sender_contact_id"] != person["contact_id"]):
-                continue
-            found.append(FoundMessage(message_id=m["id"], conversation_id=hit["conversation_id"],
-                                      chat_id=hit["chat_id"], sent_at=m["sent_at"], sender=m["sender"] or "Unknown",
-                                      sender_contact_id=m["sender_contact_id"], is_from_me=m["is_from_me"],
-                                      text=m["text"]))
-    shown = found[:args.limit]
-    return SearchResult(query=args.query, person=person["name"] if person else None, total=len(found),
-                        messages=shown, citations=[_cite(m) for m in shown])
+    filters = SearchFilters(chat_ids=[args.chat] if args.chat is not None else None,
+                            sender_ids=[person["contact_id"]] if person else None,
+                            from_me=False if person else None, since=since, until=until)
+    page = _search(engine, args.query, filters=filters, limit=args.limit, mode=mode)
+    found = [FoundMessage(message_id=m["id"], conversation_id=m["conversation_id"], chat_id=m["chat_id"],
+                          sent_at=m["sent_at"], sender=m["sender"] or "Unknown",
+                          sender_contact_id=m["sender_contact_id"], is_from_me=m["is_from_me"], text=m["text"],
+                          matched=m["matched"])
+             for m in page["results"]]
+    return SearchResult(query=args.query, person=person["name"] if person else None, total=page["total"],
+                        messages=found, citations=[_cite(m) for m in found])
 
 
-def _search(engine: Engine, q: str, *, mode: str, **filters: Any) -> list[dict[str, Any]]:
+def _search(engine: Engine, q: str, *, filters: SearchFilters, limit: int, mode: str) -> dict[str, Any]:
     if mode != "fts":
         try:
-            return hybrid_search(engine, q, limit=SEARCH_CONVERSATIONS, mode=mode, **filters)
+            return search_service.search_messages(engine, q, filters=filters, limit=limit, mode=mode)  # type: ignore[arg-type]  # a Mode literal
         except Exception:  # noqa: BLE001 - no embedding model at hand: full text alone still answers
             pass
-    return hybrid_search(engine, q, limit=SEARCH_CONVERSATIONS, mode="fts", **filters)
+    return search_service.search_messages(engine, q, filters=filters, limit=limit, mode="fts")
 
 
 def _cite(m: FoundMessage | ConversationMessage, *, conversation_id: int | None = None,

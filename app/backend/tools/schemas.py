@@ -61,12 +61,13 @@ class FoundMessage(BaseModel):
     sender_contact_id: int | None
     is_from_me: bool
     text: str | None
+    matched: bool = True  # False: related by meaning, without the words
 
 
 class SearchResult(_Result):
     query: str
     person: str | None
-    total: int
+    total: int  # messages that contain the words
     messages: list[FoundMessage]
 
 

@@ -10,6 +10,7 @@ streamed to and from disk, so no step holds a second full copy of the vectors.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -19,8 +20,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import faiss
 import numpy as np
 from sqlalchemy import Engine
 
@@ -34,9 +35,25 @@ log = logging.getLogger(__name__)
 MAGIC = b"CHATSTATS-FAISS-1\n"
 ADD_BATCH = repo.READ_BLOCK
 
-# One query against a flat index is a single pass over memory; OpenMP's thread start-up and spin-waits cost
-# more than they save (20k-message bench, 2 cores: 1.8 ms -> 0.14 ms a search) and compete with the API.
-faiss.omp_set_num_threads(1)
+
+
+class _LazyFaiss:
+    """FAISS takes seconds to import: it is imported on the first use of an index, not with this module."""
+
+    def __getattr__(self, name: str) -> Any:
+        module = importlib.import_module("faiss")
+        # One query against a flat index is a single pass over memory; OpenMP's thread start-up and spin-waits
+        # cost more than they save (20k-message bench, 2 cores: 1.8 ms -> 0.14 ms a search) and compete with
+        # the API.
+        module.omp_set_num_threads(1)
+        globals()["faiss"] = module
+        return getattr(module, name)
+
+
+if TYPE_CHECKING:
+    import faiss
+else:
+    faiss = _LazyFaiss()
 
 
 @dataclass

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery
+from celery.exceptions import SecurityWarning
+from celery.signals import celeryd_init, worker_init
 from kombu import Queue
 
 from backend.config import get_settings
@@ -19,6 +23,11 @@ TASK_MODULES = (
     "backend.analysis.runs.tasks",
     "backend.search.tasks",
 )
+
+# As root (a container, CI) every worker warns that root is discouraged; `chatstats up` says it once instead.
+# The workers accept JSON only, which is what makes root merely discouraged rather than refused.
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    warnings.filterwarnings("ignore", category=SecurityWarning)
 
 
 def celery_url(redis_url: str) -> str:
@@ -56,10 +65,35 @@ def create_celery() -> Celery:
     return app
 
 
+POOL_HEADROOM = 10  # connections beyond one per execution slot: the consumer, heartbeats, events, beat
+
+
+def pool_size(concurrency: int) -> int:
+    """Redis connections a worker of this concurrency needs at once: every greenlet (or process) may ack,
+    publish and retry at the same moment. kombu's default of 10 made worker-io (gevent, -c 100) raise
+    MaxConnectionsError ("Couldn't ack") under an ordinary append, and the unacked tasks then waited out
+    the visibility timeout."""
+    return max(1, concurrency) + POOL_HEADROOM
+
+
+def size_broker_pool(conf: Any, concurrency: int) -> None:
+    """One broker pool sized for this worker's concurrency (both the producer pool and the transport's)."""
+    size = pool_size(concurrency)
+    conf.broker_pool_limit = size
+    conf.broker_transport_options = {**(conf.broker_transport_options or {}), "max_connections": size}
+
+
+@celeryd_init.connect
+def _size_pool_for_concurrency(conf: Any = None, options: dict[str, Any] | None = None, **_: Any) -> None:
+    concurrency = int((options or {}).get("concurrency") or 0)
+    if conf is not None and concurrency:
+        size_broker_pool(conf, concurrency)
+
+
 app = create_celery()
 
 
-@signals.worker_init.connect
+@worker_init.connect
 def preload_gateway(**_kwargs: Any) -> None:
     """A worker imports the LLM gateway (LiteLLM: seconds of CPU) while it boots, before it answers the ready
     ping, instead of in its first model call or embedding; beat, which only needs the task names, never does."""

@@ -181,10 +181,13 @@ def record_failure(
     kwargs: dict[str, Any] | None,
     exc: BaseException,
     engine: Engine | None = None,
+    permanent: bool = False,
 ) -> dict[str, Any]:
     """Upsert the failure of this (task_name, args, kwargs): attempts + 1, the reason, the next replay time.
 
-    A row that was resolved and fails again starts over at attempt 1. Returns the row.
+    A row that was resolved and fails again starts over at attempt 1. A `permanent` failure (the work can
+    never succeed as sent: its conversation is gone) is abandoned at once, with its reason, and never
+    replayed (an admin retry can still send it). Returns the row.
     """
     key = {"task_name": task_name, "args": canonical_json(args), "kwargs": canonical_json(kwargs or {})}
     now = now_ms()
@@ -193,7 +196,7 @@ def record_failure(
         existing = get_by_key(conn, **key)
         fresh = existing is None or existing["status"] == "resolved"
         attempts = 1 if existing is None or fresh else int(existing["attempts"]) + 1
-        exhausted = attempts >= MAX_ATTEMPTS
+        exhausted = permanent or attempts >= MAX_ATTEMPTS
         failed_task_id = upsert(
             conn, task_id=task_id, queue=queue, reason=failure_reason(exc), attempts=attempts,
             status="abandoned" if exhausted else "pending",

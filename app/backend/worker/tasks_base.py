@@ -12,6 +12,7 @@ from celery import Task
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from backend.db.session import is_locked_error
+from backend.errors import BackendError
 from backend.worker import failures
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,12 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+def is_permanent(exc: BaseException) -> bool:
+    """True for errors no later attempt can get past: the work names something that does not exist, or is
+    invalid as sent (a domain error answering 4xx, such as ConversationNotFound)."""
+    return isinstance(exc, BackendError) and 400 <= exc.status_code < 500
+
+
 def backoff_s(retries: int, *, base_s: float, max_s: float) -> float:
     """Exponential backoff with jitter: half the delay fixed, half random (never two retries in lockstep)."""
     delay = min(max_s, base_s * 2**retries)
@@ -70,7 +77,8 @@ class ChatStatsTask(Task):
 
     What the base class does:
     - Retries transient errors (`is_transient`) with exponential backoff and jitter, up to `max_retries`.
-      Anything else fails at once.
+      Anything else fails at once; a permanent one (`is_permanent`: a 4xx domain error such as
+      ConversationNotFound) is recorded abandoned, with its reason, and never replayed.
     - A task that fails for good (a non-transient error, or retries exhausted) is recorded in
       `failed_tasks` (see backend.worker.failures), from where maintenance.replay_failed_tasks replays it
       with backoff; when the same work later succeeds its row is marked resolved.
@@ -102,7 +110,8 @@ class ChatStatsTask(Task):
         try:
             delivery = getattr(self.request, "delivery_info", None) or {}
             row = failures.record_failure(task_id=task_id, task_name=self.name,
-                                          queue=delivery.get("routing_key"), args=args, kwargs=kwargs, exc=exc)
+                                          queue=delivery.get("routing_key"), args=args, kwargs=kwargs, exc=exc,
+                                          permanent=is_permanent(exc))
             log.error("%s[%s] failed (attempt %d, now %s): %s", self.name, task_id, row["attempts"],
                       row["status"], row["reason"])
         except Exception:

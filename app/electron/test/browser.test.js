@@ -3,8 +3,9 @@
 // `chatstats up --demo`: the chat list and a conversation render; a message written to the demo source
 // shows in the open conversation within a second, and so do an edit, a tapback and an unsend; search
 // finds the message and opens its chat; Eve streams an answer with citations; the page without a token
-// says what to do, and the token leaves the address bar. Full-page screenshots of each step go to
-// test-results/screenshots/ for a person to look at.
+// says what to do, and the token leaves the address bar; the chat list holds still under the pointer during a
+// burst of live messages; the keyboard walks it; an image on disk shows as a thumbnail; dark mode at 1280 and
+// 800 px. Full-page screenshots of each step go to test-results/screenshots/ for a person to look at.
 
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
@@ -42,7 +43,9 @@ function skipReason() {
 /** The environment of the backend and the writer: ours without CHATSTATS_* settings, on a fresh data dir. */
 function backendEnv(dataDir) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CHATSTATS_')));
-  return { ...env, CHATSTATS_DATA_DIR: dataDir, CHATSTATS_LOG_LEVEL: 'INFO' };
+  // a cold start on a loaded machine may need longer than up's 60 s: CHATSTATS_START_TIMEOUT_S passes through
+  const start = process.env.CHATSTATS_START_TIMEOUT_S ? { CHATSTATS_START_TIMEOUT_S: process.env.CHATSTATS_START_TIMEOUT_S } : {};
+  return { ...env, ...start, CHATSTATS_DATA_DIR: dataDir, CHATSTATS_LOG_LEVEL: 'INFO' };
 }
 
 /** helpers/write_source.py, kept running: one JSON command in, one JSON answer out. */
@@ -218,6 +221,8 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
   });
 
   it('shows a message written to the source in the open conversation within 1 s', async () => {
+    // the pointer leaves the chat list (the click left it there): a list under the pointer holds still
+    await page.mouse.move(VIEWPORT.width / 2, VIEWPORT.height / 2);
     // one long sentence, so that Eve's answer quoting it streams in more than one piece
     const text = `the ${word} lantern festival moved to the old boathouse by the river, bring warm coats, `
       + 'a thermos of cocoa, the folding chairs from the garage and the spare batteries for the big camera';
@@ -323,6 +328,114 @@ describe('the inbox in Chromium against chatstats up --demo', { skip: skipReason
     await page.waitForFunction(() => !document.querySelector('#messages li.gap'));
     const shown = await page.locator('#messages li.msg').count();
     assert.ok(shown > 250, `after filling the gap ${shown} messages are shown`);
+  });
+
+  it('keeps the chat list still under the pointer during a burst of live messages, then moves it', async () => {
+    const list = page.getByRole('listbox', { name: 'Chat list' });
+    const rows = list.getByRole('option');
+    const target = rows.nth(3);
+    const targetId = await target.getAttribute('data-chat-id');
+    await target.hover();
+    const before = await page.evaluate(() => [...document.querySelectorAll('#chat-list .chat-item')].map((n) => n.dataset.chatId));
+    const boxBefore = await target.boundingBox();
+    // a burst into chats below the hovered one: each would move to the top
+    const below = before.slice(5, 11).map(Number);
+    for (const [i, id] of below.entries()) await writer.send({ op: 'message', chat_id: id, text: `burst ${i} ${word}` });
+    const marker = page.locator('#chat-list .chat-new-marker:not([hidden]) .chat-new-pill');
+    await marker.waitFor();
+    // every write has reached the page, and the pill counts the chats waiting to move up
+    await page.waitForFunction((n) => parseInt(document.querySelector('#chat-list .chat-new-pill')?.textContent, 10) >= n,
+      below.length);
+    // every write has reached the page (their previews refresh in place) and nothing moved
+    await page.waitForFunction(([ids, w]) => ids.every((id) => document.querySelector(
+      `#chat-list .chat-item[data-chat-id="${id}"]`)?.textContent.includes(w)), [below, word]);
+    const during = await page.evaluate(() => [...document.querySelectorAll('#chat-list .chat-item')].map((n) => n.dataset.chatId));
+    assert.deepEqual(during, before, 'the list re-ordered under the pointer');
+    const boxDuring = await target.boundingBox();
+    assert.equal(Math.round(boxDuring.y), Math.round(boxBefore.y), 'the hovered row moved');
+    await shot('10-list-held-under-pointer');
+    await target.click(); // lands on the chat aimed at
+    await page.waitForFunction((id) => document.querySelector('.chat-item[aria-selected="true"]')?.dataset.chatId === id, targetId);
+    // the pointer leaves: the waiting chats move up
+    await page.mouse.move(VIEWPORT.width / 2, VIEWPORT.height / 2);
+    await page.waitForFunction((ids) => ids.includes(Number(document.querySelector('#chat-list .chat-item')?.dataset.chatId)), below);
+    assert.ok(await page.locator('#chat-list .chat-new-marker').isHidden());
+  });
+
+  it('walks the chats with the keyboard: arrows, Enter, / and Ctrl-K to search, Esc back', async () => {
+    await page.locator('#chat-list .chat-item[aria-selected="true"]').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const focused = await page.evaluate(() => document.activeElement?.dataset.chatId);
+    const order = await page.evaluate(() => [...document.querySelectorAll('#chat-list .chat-item')].map((n) => n.dataset.chatId));
+    const selected = await page.locator('.chat-item[aria-selected="true"]').getAttribute('data-chat-id');
+    assert.equal(order.indexOf(focused), order.indexOf(selected) + 2);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((id) => document.querySelector('.chat-item[aria-selected="true"]')?.dataset.chatId === id, focused);
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.chatId), order[order.indexOf(focused) - 1]);
+
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'search-input');
+    await page.keyboard.type(`${word} after:2001-01-01`);
+    await page.keyboard.press('Enter');
+    await page.getByRole('list', { name: 'Search results' }).locator('li.search-hit').first().waitFor();
+    const status = await page.locator('#search-status').textContent();
+    assert.match(status, /^\d+ messages? /);
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator('#search-input').inputValue(), '');
+    assert.equal(await page.locator('#search-results li').count(), 0);
+    assert.ok(await page.evaluate(() => document.activeElement?.classList.contains('chat-item')));
+    await page.keyboard.press('Control+k');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'search-input');
+    await page.keyboard.press('Escape');
+  });
+
+  it('shows an image attachment on disk as a thumbnail', async () => {
+    // a real PNG attached to the message written earlier (central.db is the mirror; the row is what the
+    // importer would have written for a file on disk)
+    const png = path.join(dataDir, 'IMG_4242.PNG');
+    const script = [
+      'import sqlite3, sys',
+      'from PIL import Image',
+      "Image.new('RGB', (640, 480), (40, 140, 220)).save(sys.argv[1])",
+      'db = sqlite3.connect(sys.argv[2], timeout=30)',
+      "mid = db.execute('SELECT id FROM messages WHERE guid = ?', (sys.argv[3],)).fetchone()[0]",
+      "db.execute(\"INSERT INTO attachments (guid, message_id, path, transfer_name, mime_type, total_bytes, file_present) VALUES ('thumb-test', ?, ?, 'IMG_4242.PNG', 'image/png', 1234, 1)\", (mid, sys.argv[1]))",
+      'db.commit()',
+    ].join('\n');
+    const { spawnSync } = require('node:child_process');
+    const made = spawnSync(PYTHON, ['-c', script, png, path.join(dataDir, 'central.db'), live.guid], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    await page.evaluate((id) => { location.hash = `#/chats/${id}`; }, chatId);
+    await page.reload(); // the conversation loads afresh, with the new attachment row
+    const thumb = page.locator(`#messages li[data-guid="${live.guid}"] img.attachment-thumb`);
+    await thumb.waitFor();
+    await page.waitForFunction((guid) => document.querySelector(`#messages li[data-guid="${guid}"] img.attachment-thumb`)?.naturalWidth > 0, live.guid);
+    assert.deepEqual(await thumb.evaluate((img) => [img.naturalWidth, img.naturalHeight]), [256, 192]);
+    await thumb.scrollIntoViewIfNeeded();
+    await shot('11-thumbnail');
+  });
+
+  it('follows the system into dark mode, and folds the panes at 800 px', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const luminance = () => page.evaluate(() => {
+      const [r, g, b] = getComputedStyle(document.documentElement).backgroundColor.match(/\d+/g).map(Number);
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    });
+    assert.ok(await luminance() < 0.2, 'the page is not dark');
+    await shot('12-dark-1280');
+    await page.setViewportSize({ width: 800, height: 700 });
+    const boxes = await page.evaluate(() => Object.fromEntries(['.pane-chats', '.pane-conversation', '.pane-side']
+      .map((sel) => [sel, document.querySelector(sel).getBoundingClientRect().toJSON()])));
+    assert.ok(boxes['.pane-side'].top >= boxes['.pane-conversation'].bottom - 1, 'the side panel sits under the conversation');
+    assert.ok(boxes['.pane-conversation'].right <= 800 && boxes['.pane-side'].right <= 800, 'nothing runs off the window');
+    assert.ok(boxes['.pane-chats'].width >= 150, 'the chat list keeps its names');
+    await shot('13-dark-800');
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.ok(await luminance() > 0.8, 'the page did not follow the system back to light');
+    await shot('14-light-800');
+    await page.setViewportSize(VIEWPORT);
   });
 
   it('streams an answer from Eve, token by token, with citations', async () => {

@@ -35,7 +35,8 @@ def create_run(body: RunRequest, request: Request) -> CreatedRun:
     settings = request.app.state.settings
     client = redis_client(settings.redis_url) if settings.redis_url else None
     return runs.create_run(request.app.state.engine, body, model=settings.llm_model, client=client,
-                           enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=settings.redis_url))
+                           enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=settings.redis_url),
+                           confirm_jobs_over=settings.analysis_confirm_jobs_over)
 
 
 @router.get("/runs", response_model=RunList)

@@ -18,6 +18,8 @@ class RunRequest(BaseModel):
     chat_id: int | None = Field(None, description="scope chat: the chat whose conversations to analyse")
     since: date | None = Field(None, description="scope since: conversations with messages on or after this day")
     passes: list[str] | None = Field(None, description="batch passes to run (default: every enabled one)")
+    confirm: bool = Field(default=False, description="queue the run even when it has more jobs than the configured "
+                                             "limit (analysis_confirm_jobs_over); without it such a run is 409")
 
 
 class Estimate(BaseModel):

@@ -62,6 +62,13 @@ class RunFinished(BackendError):
     code = "run_finished"
 
 
+class RunNeedsConfirmation(BackendError):
+    """A run bigger than the configured limit is queued only when the request says `confirm: true`."""
+
+    status_code = 409
+    code = "confirmation_required"
+
+
 class BrokerUnavailable(BackendError):
     status_code = 503
     code = "broker_unavailable"
@@ -157,11 +164,19 @@ def price_usd(model: str, tokens_in: int, tokens_out: int) -> float | None:
 # --- create, start, progress, cancel --------------------------------------------------------------------
 
 def create_run(engine: Engine, request: RunRequest, *, model: str, client: redis.Redis | None,
-               enqueue: Callable[[int], None]) -> CreatedRun:
-    """Estimate, store the run (queued), seed its Redis counters, then `enqueue(run_id)` (starts it)."""
+               enqueue: Callable[[int], None], confirm_jobs_over: int | None = None) -> CreatedRun:
+    """Estimate, store the run (queued), seed its Redis counters, then `enqueue(run_id)` (starts it).
+
+    A run of more than `confirm_jobs_over` jobs needs `request.confirm` (RunNeedsConfirmation otherwise).
+    """
     require_broker(client)
     estimated = estimate(engine, request, model=model)
-    params = request.model_dump(mode="json", exclude_none=True, exclude={"scope"})
+    if confirm_jobs_over is not None and estimated.jobs > confirm_jobs_over and not request.confirm:
+        raise RunNeedsConfirmation(
+            f"This run would queue {estimated.jobs} jobs (more than {confirm_jobs_over}): send it again with "
+            '"confirm": true to start it.', jobs=estimated.jobs, limit=confirm_jobs_over,
+            cost_usd=estimated.cost_usd)
+    params = request.model_dump(mode="json", exclude_none=True, exclude={"scope", "confirm"})
     params["passes"] = estimated.passes
     run_id = run_write(lambda conn: runs_repo.create(
         conn, scope=request.scope, params=params, total=estimated.jobs,

@@ -17,6 +17,7 @@ from backend.source.chatdb.capabilities import SchemaCapabilities, probe
 from backend.source.errors import (
     FULL_DISK_ACCESS_HINT,
     SourceDatabaseCorrupt,
+    SourceDatabaseLocked,
     SourceDatabaseMissing,
     SourceDatabaseUnreadable,
 )
@@ -39,10 +40,37 @@ ATTACHMENT_COLUMNS = (
 REQUIRED = {"message": {"ROWID", "guid", "date"}, "handle": {"ROWID", "id"}, "chat": {"ROWID", "guid"}}
 
 
+SOURCE_FILE_NAMES = ("chat.db", "sms.db")
+LOCK_WAIT_S = 2.0  # how long a read waits for another program's exclusive lock before it is reported
+
+
+def resolve_source(path: Path) -> Path:
+    """The database file of a --source: the path itself, or the chat.db (or sms.db) in a folder
+    (`--source ~/Library/Messages`). Raises the same errors as open_readonly."""
+    path = Path(path).expanduser()
+    try:
+        is_folder = path.is_dir()
+        if is_folder:
+            found = next((path / name for name in SOURCE_FILE_NAMES if (path / name).is_file()), None)
+    except PermissionError as exc:
+        raise SourceDatabaseUnreadable(f"Cannot read {path}: {FULL_DISK_ACCESS_HINT}.", path=str(path)) from exc
+    if not is_folder:
+        return path
+    if found is None:
+        raise SourceDatabaseMissing(
+            f"{path} is a folder without a chat.db: point --source at ~/Library/Messages (or the chat.db in it), "
+            "or make demo data with `chatstats demo-source DIR`.", path=str(path))
+    return found
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
     """Open a Messages database without ever writing to it (WAL-aware: no immutable=1)."""
-    path = Path(path).expanduser()
-    if not path.exists():
+    path = resolve_source(path)
+    try:
+        exists = path.exists()  # PermissionError when a folder on the way cannot be searched
+    except PermissionError as exc:
+        raise SourceDatabaseUnreadable(f"Cannot read {path}: {FULL_DISK_ACCESS_HINT}.", path=str(path)) from exc
+    if not exists:
         if path.parent.exists() and not _listable(path.parent):
             raise SourceDatabaseUnreadable(f"Cannot read {path.parent}: {FULL_DISK_ACCESS_HINT}.", path=str(path))
         raise SourceDatabaseMissing(
@@ -62,7 +90,8 @@ def open_readonly(path: Path) -> sqlite3.Connection:
             path=str(path),
         )
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                               timeout=LOCK_WAIT_S)
         conn.execute("PRAGMA query_only=ON")
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
@@ -113,6 +142,10 @@ def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     text = str(exc).lower()
     if "unable to open" in text or "authorization denied" in text or "permission" in text:
         return SourceDatabaseUnreadable(f"Cannot open {path}: {FULL_DISK_ACCESS_HINT}.", path=str(path))
+    if "locked" in text or "busy" in text:
+        return SourceDatabaseLocked(
+            f"{path} is locked by another program that is writing it: try again in a moment, or quit Messages "
+            "and retry (or import a copy of the file).", path=str(path))
     return SourceDatabaseCorrupt(
         f"{path} could not be read ({exc}). It may be damaged: nothing was imported; point --source at a good copy.",
         path=str(path),
@@ -140,8 +173,27 @@ class ChatDbReader:
 
     @classmethod
     def open(cls, path: Path) -> ChatDbReader:
-        path = Path(path).expanduser()
+        path = resolve_source(path)
         return cls(open_readonly(path), path)
+
+    def damage(self) -> str | None:
+        """None when SQLite finds the file sound (quick_check), else what it found: called after a read
+        failed, to tell a damaged source from a problem elsewhere."""
+        try:
+            rows = self.conn.execute("PRAGMA quick_check(3)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        problems = [" ".join(str(row[0]).split()) for row in rows if row[0] != "ok"]  # one line
+        return "; ".join(problems) if problems else None
+
+    def damaged_error(self) -> SourceDatabaseCorrupt | None:
+        """A SourceDatabaseCorrupt for a read that failed on a damaged source; None when the source is sound."""
+        found = self.damage()
+        if found is None:
+            return None
+        return SourceDatabaseCorrupt(
+            f"{self.path} is damaged ({found[:160]}). Nothing was imported; point --source at a good copy "
+            "(a Time Machine backup), or let Messages repair it by quitting and reopening it.", path=str(self.path))
 
     def close(self) -> None:
         self.conn.close()

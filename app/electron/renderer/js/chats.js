@@ -20,6 +20,7 @@ export class ChatList {
     this.pending = new Map();
     this.timer = null;
     this.waiting = false; // re-ordering held back while the list is held
+    this.fresh = new Set(); // chats updated since the last re-order
     this.hovered = false;
     // a zero-height row: the pill floats over the list, so showing it moves nothing
     this.pill = h('button', { type: 'button', class: 'chat-new-pill', onclick: () => this.flush(true) });
@@ -64,6 +65,7 @@ export class ChatList {
 
   /** Applies the batched updates: in place while the list is held, else re-ordered. */
   flush(force = false) {
+    for (const id of this.pending.keys()) this.fresh.add(id);
     for (const [id, chat] of this.pending) {
       const known = this.chats.has(id);
       this.chats.set(id, chat);
@@ -78,11 +80,13 @@ export class ChatList {
     }
     this.pending.clear();
     if (this.held && !force) {
-      const moved = this.sorted().filter((chat, i) => this.order[i] !== chat.id).length;
+      // how many chats with news would move: the count of the pill, not the rows they would push down
+      const moves = this.sorted().some((chat, i) => this.order[i] !== chat.id);
+      const moved = moves ? [...this.fresh].filter((id) => this.chats.has(id)).length : 0;
       this.marker.hidden = moved === 0;
       this.pill.textContent = `${moved} new`;
       this.pill.setAttribute('aria-label', `${moved} chats have new messages; they move up when you leave the list`);
-      this.waiting = moved > 0;
+      this.waiting = moves;
       return;
     }
     this.render();
@@ -108,6 +112,7 @@ export class ChatList {
       return this.nodes.get(chat.id);
     });
     this.order = chats.map((chat) => chat.id);
+    this.fresh.clear();
     this.marker.hidden = true;
     this.waiting = false;
     clear(this.root).append(this.marker, ...nodes);

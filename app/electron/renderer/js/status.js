@@ -54,9 +54,6 @@ export class StatusIndicator {
     if (this.health && !this.health.ok) {
       state = 'offline';
       label = 'Backend unreachable';
-    } else if (this.health?.degraded) {
-      state = 'degraded';
-      label = 'Degraded';
     } else if (states.includes('reconnecting')) {
       state = 'reconnecting';
       label = 'Reconnecting…';
@@ -70,6 +67,8 @@ export class StatusIndicator {
       }
     }
     this.root.dataset.state = state;
+    // a degraded backend (a worker or Redis unwell: /api/health says which) turns the dot amber
+    this.root.dataset.health = this.health?.degraded ? 'degraded' : 'ok';
     this.text.textContent = label;
     this.root.title = this.health ? this.health.detail : '';
   }
