@@ -13,7 +13,7 @@ from backend.events.bus import redis_client, relay_pending
 from backend.events.handlers import handlers_for
 from backend.events.types import AnalysisJobDone
 from backend.retrieval.retrievers import RETRIEVERS, Query, State
-from backend.search import analyses, service
+from backend.search import analyses, coalesce, service
 from backend.vectors import index as vindex
 from backend.vectors.repo import ANALYSIS
 from backend.worker import queues
@@ -166,3 +166,37 @@ def test_a_persisted_analysis_is_embedded_by_the_workers(imported, redis_server,
     nearest = _wait(lambda: analyses.nearest_analyses(engine, "a hike in the mountains", limit=1),
                     what="the analysis index")
     assert nearest[0]["analysis_id"] == analysis_id and nearest[0]["conversation_id"] == conversation["id"]
+
+
+def test_persisted_analyses_are_gathered_so_one_task_embeds_many(redis_server):
+    client = redis_client(redis_server.url)
+    assert coalesce.request(client, 7) is True  # none scheduled: the caller sends the task
+    assert [coalesce.request(client, cid) for cid in (5, 7, 9)] == [False, False, False]  # gathered meanwhile
+    assert coalesce.take(client) == [5, 7, 9]
+    assert coalesce.reschedule(client) is False  # nothing left
+    assert coalesce.request(client, 11) is True  # after a take, a new id schedules the next task
+    assert coalesce.take(client, limit=5) == [11]
+    for cid in range(1, 8):
+        coalesce.request(client, cid)
+    first = coalesce.take(client, limit=4)
+    assert len(first) == 4
+    assert coalesce.reschedule(client) is True  # three left and no task scheduled: one more task
+    assert coalesce.reschedule(client) is False  # ... and only one
+    rest = coalesce.take(client)
+    assert sorted(first + rest) == list(range(1, 8))
+
+
+def test_analyses_persisted_together_are_all_embedded_by_the_workers(imported, redis_server, celery_workers):
+    engine = get_engine()
+    conversations = _conversations(3)
+    ids = [_analyse(c, summary, topics, entities) for c, (summary, topics, entities) in
+           zip(conversations, (HIKING, BILLS, ("They booked a table at the harbour deli.", ["food"], [])),
+               strict=True)]
+    run_write(lambda conn: outbox.record(conn, [
+        AnalysisJobDone(job_id=i, conversation_id=c["id"], pass_name=p)
+        for i, (c, p) in enumerate(((c, p) for c in conversations for p in ("basic", "commitments")), 1)]),
+        engine=engine)
+    relay_pending(engine, redis_client(redis_server.url))
+    rows = _wait(lambda: (found := _vectors()) and len(found) == 3 and found, what="three analysis vectors")
+    assert sorted(r["ref_id"] for r in rows) == sorted(ids)
+    assert _wait(lambda: redis_client(redis_server.url).scard(coalesce.PENDING_KEY) == 0, what="nothing left")

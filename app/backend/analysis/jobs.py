@@ -38,9 +38,12 @@ def ensure_batch_jobs(engine: Engine, *, conversation_id: int, revision: int) ->
 def run_job(engine: Engine, job_id: int) -> JobStep:
     """Start a job unless it is done. A local pass runs here and its result is committed before the task
     is acknowledged ("done"); a model pass is left running for `call_llm` -> `persist_result` ("needs_llm")."""
-    if not run_write(lambda conn: repo.start_job(conn, job_id=job_id, now_ms=now_ms()), engine=engine):
+    def start(conn: Connection) -> dict[str, Any] | None:
+        return repo.get_job(conn, job_id=job_id) if repo.start_job(conn, job_id=job_id, now_ms=now_ms()) else None
+
+    job = run_write(start, engine=engine)  # one write transaction: started, and read back
+    if job is None:
         return "skipped"
-    job = run_write(lambda conn: repo.get_job(conn, job_id=job_id), engine=engine)
     analysis_pass = _pass_of(job)
     if job is None or analysis_pass is None:
         return "skipped"

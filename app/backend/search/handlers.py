@@ -1,10 +1,14 @@
-"""EventBus handlers of search: a sealed conversation gets its chunks embedded, a persisted analysis its vector."""
+"""EventBus handlers of search: a sealed conversation gets its chunks embedded, a persisted analysis its vector
+(gathered: one task embeds many analyses, see coalesce.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from backend.config import get_settings
+from backend.events.bus import redis_client
 from backend.events.handlers import handles
+from backend.search import coalesce
 from backend.worker.celery_app import app
 
 
@@ -15,4 +19,10 @@ def embed_when_sealed(payload: dict[str, Any]) -> None:
 
 @handles("analysis.job_done")
 def embed_analysis_when_done(payload: dict[str, Any]) -> None:
-    app.send_task("index.embed_analyses", args=[[payload["conversation_id"]]])
+    """Gathered in Redis: one task embeds the analyses of every conversation persisted meanwhile."""
+    url = get_settings().redis_url
+    if not url:
+        app.send_task("index.embed_analyses", args=[[payload["conversation_id"]]])
+        return
+    if coalesce.request(redis_client(url), int(payload["conversation_id"])):
+        app.send_task("index.embed_requested_analyses")

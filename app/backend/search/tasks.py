@@ -3,8 +3,10 @@ for lost ones (beat, 5 min)."""
 
 from __future__ import annotations
 
+from backend.config import get_settings
 from backend.db.engine import get_engine
-from backend.search import analyses, service
+from backend.events.bus import redis_client
+from backend.search import analyses, coalesce, service
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask
 
@@ -12,6 +14,7 @@ BEAT_SCHEDULE = {
     "embed-pending": {"task": "index.embed_pending", "schedule": 300.0},
 }
 app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
+EMBED_REQUESTED = "index.embed_requested_analyses"
 
 
 @app.task(name="index.embed_conversations", base=ChatStatsTask, ignore_result=True)
@@ -24,6 +27,17 @@ def embed_conversations(conversation_ids: list[int]) -> dict[str, int]:
 def embed_analyses(conversation_ids: list[int]) -> dict[str, int]:
     """Embed the analyses of these conversations whose text changed (by content hash) and update their index."""
     return analyses.embed_analyses(get_engine(), [int(cid) for cid in conversation_ids])
+
+
+@app.task(name=EMBED_REQUESTED, base=ChatStatsTask, ignore_result=True)
+def embed_requested_analyses() -> dict[str, int]:
+    """Embed the analyses of the conversations gathered by `coalesce.request` (many per model call and index
+    update), then schedule the next task when more gathered meanwhile."""
+    client = redis_client(get_settings().redis_url)
+    stats = analyses.embed_analyses(get_engine(), coalesce.take(client))
+    if coalesce.reschedule(client):
+        app.send_task(EMBED_REQUESTED)
+    return stats
 
 
 @app.task(name="index.embed_pending", base=ChatStatsTask, record_failures=False, ignore_result=True)

@@ -92,6 +92,9 @@ class LocalEmbedder:
         # Without the arena each run's buffers go back to the allocator: with it, the largest batch ever seen
         # stays held by the process (hundreds of MB after one batch of 256-token chunks).
         options.enable_cpu_mem_arena = False
+        # Idle intra-op threads sleep instead of spinning for the next run: on a machine whose cores are busy
+        # with the other workers, spinning burned ~30% more CPU per embedded text for no shorter wall time.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = {item.name for item in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Celery
 from celery.exceptions import SecurityWarning
-from celery.signals import celeryd_init
+from celery.signals import celeryd_init, worker_init
 from kombu import Queue
 
 from backend.config import get_settings
@@ -91,3 +91,10 @@ def _size_pool_for_concurrency(conf: Any = None, options: dict[str, Any] | None 
 
 
 app = create_celery()
+
+
+@worker_init.connect
+def preload_gateway(**_kwargs: Any) -> None:
+    """A worker imports the LLM gateway (LiteLLM: seconds of CPU) while it boots, before it answers the ready
+    ping, instead of in its first model call or embedding; beat, which only needs the task names, never does."""
+    import backend.llm.gateway  # noqa: F401, PLC0415

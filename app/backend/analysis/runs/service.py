@@ -257,6 +257,7 @@ def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | Non
     with session_scope(engine) as conn:
         status = runs_repo.get_job_status(conn, job_id=job_id)
         run_ids = runs_repo.list_active_runs_of_job(conn, job_id=job_id) if status in ("done", "failed") else []
+    refreshed = False
     for run_id in run_ids:
         if client is not None and status is not None:
             done, failed = move_counters(client, run_id, job_id=job_id, outcome=status)
@@ -265,7 +266,8 @@ def record_job_outcome(engine: Engine, job_id: int, *, client: redis.Redis | Non
             if not _refresh_due(client, run_id, settled=done + failed):
                 continue
         run_write(partial(_refresh, run_id=run_id), engine=engine)
-    if run_ids:
+        refreshed = True
+    if refreshed:  # only a refresh wrote an event (analysis.run_progress) to relay
         relay_now()
     return run_ids
 
