@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from backend.db.session import fetch_all, fetch_one, fetch_value
 
 # Every contact mapped to the live contact at the end of its merge chain (bounded against cycles).
-_OWNER_CTE = """
+OWNER_CTE = """
     owner(member_id, live_id, depth) AS (
         SELECT id, id, 0 FROM contacts WHERE merged_into_id IS NULL
         UNION ALL
@@ -79,13 +79,13 @@ def label_sql(alias: str) -> str:
 
 def list_contacts(conn: Connection, *, q_like: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     """Live contacts, named first, then by latest chat activity; `q_like` is a LIKE pattern."""
-    sql = _CONTACTS_SQL.format(owner=_OWNER_CTE, where=_MATCHES_Q if q_like is not None else "")
+    sql = _CONTACTS_SQL.format(owner=OWNER_CTE, where=_MATCHES_Q if q_like is not None else "")
     return fetch_all(conn, sql, {"q": q_like, "limit": limit, "offset": offset})
 
 
 def get(conn: Connection, *, contact_id: int) -> dict[str, Any] | None:
     """One live contact with the same columns as `list_contacts`."""
-    sql = _CONTACTS_SQL.format(owner=_OWNER_CTE, where="AND c.id = :contact_id")
+    sql = _CONTACTS_SQL.format(owner=OWNER_CTE, where="AND c.id = :contact_id")
     return fetch_one(conn, sql, {"contact_id": contact_id, "limit": 1, "offset": 0})
 
 

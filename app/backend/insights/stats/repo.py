@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.contacts.repo import label_sql
+from backend.contacts.repo import OWNER_CTE, label_sql
 from backend.db.session import fetch_all, fetch_one, fetch_value
 
 # The predicate of the partial insights indexes (migration 0010): keep it verbatim so they can be used.
@@ -24,15 +24,7 @@ VISIBLE = "m.kind = 'message' AND m.deleted_at IS NULL"
 BY_TIME = "messages m INDEXED BY ix_messages_insights_time"
 BY_CHAT = "messages m INDEXED BY ix_messages_insights_chat"
 
-_OWNER_CTE = """
-    owner(member_id, live_id, depth) AS (
-        SELECT id, id, 0 FROM contacts WHERE merged_into_id IS NULL
-        UNION ALL
-        SELECT c.id, o.live_id, o.depth + 1
-        FROM contacts c JOIN owner o ON c.merged_into_id = o.member_id
-        WHERE o.depth < 32
-    )
-"""
+_OWNER_CTE = OWNER_CTE  # every contact mapped to the live one at the end of its merge chain
 
 
 def _range(column: str, since: int | None, until: int | None) -> str:
