@@ -172,8 +172,10 @@ def _query_pools(engine) -> dict[str, list[tuple[str, dict]]]:
 
 
 def latencies(engine, pools: dict, *, modes: tuple[str, ...], repeat: int) -> dict:
-    """p50/p95 (ms) of message search for each kind of query and mode, each query run `repeat` times."""
+    """p50/p95 (ms) of message search for each kind of query and mode, each query run `repeat` times, with
+    `stages_ms`: the mean milliseconds a query spent in each stage (backend.search.stages) and the rest."""
     from backend.search.message_search import search_messages
+    from backend.search.stages import collect
 
     out: dict = {}
     for mode in modes:
@@ -182,15 +184,21 @@ def latencies(engine, pools: dict, *, modes: tuple[str, ...], repeat: int) -> di
             if not pool:
                 continue
             search_messages(engine, pool[0][0], mode=mode, **pool[0][1])  # warm
-            times = []
+            times: list[float] = []
+            spent: dict[str, float] = {}
             for _ in range(repeat):
                 for q, kwargs in pool:
-                    t0 = time.perf_counter()
-                    search_messages(engine, q, mode=mode, limit=20, **kwargs)
-                    times.append((time.perf_counter() - t0) * 1000)
+                    with collect() as stages:
+                        t0 = time.perf_counter()
+                        search_messages(engine, q, mode=mode, limit=20, **kwargs)
+                        times.append((time.perf_counter() - t0) * 1000)
+                    for name, ms in stages.items():
+                        spent[name] = spent.get(name, 0.0) + ms
+                    spent["other"] = spent.get("other", 0.0) + times[-1] - sum(stages.values())
+            stage_means = {name: round(ms / len(times), 2) for name, ms in sorted(spent.items(), key=lambda i: -i[1])}
             times.sort()
             out[mode][kind] = {"queries": len(times), "p50_ms": round(statistics.median(times), 2),
-                               "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
+                               "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2), "stages_ms": stage_means}
     return out
 
 

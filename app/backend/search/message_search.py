@@ -23,6 +23,7 @@ from backend.search import repo, service
 from backend.search.exceptions import InvalidSearch
 from backend.search.highlight import highlights
 from backend.search.query import ParsedQuery, parse_query
+from backend.search.stages import stage
 from backend.search.words import query_words
 
 Sort = Literal["relevance", "newest", "oldest"]
@@ -112,16 +113,36 @@ def _vector_side(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
         for message_id in chunk["message_ids"]:
             chunk_rank.setdefault(message_id, rank)
     words = set(query_words(text))
-    with session_scope(engine) as conn:
+    with stage("vector.related_sql"), session_scope(engine) as conn:
         # the words are what a related message need not share; symbols, has:link and the filters still hold
-        passing = repo.keep_matching(conn, ids=list(chunk_rank), filters={**filters, "match": None})
-        texts = repo.get_message_texts(conn, ids=list(passing))
+        texts = repo.get_matching_texts(conn, ids=list(chunk_rank), filters={**filters, "match": None})
     related: list[tuple[int, int]] = []
+    shared = {m: len(words.intersection(query_words(text))) for m, text in texts.items()}
     for rank, chunk in enumerate(chunks, start=1):
-        members = [m for m in chunk["message_ids"] if m in passing and chunk_rank[m] == rank]
-        members.sort(key=lambda m: (-len(words & set(query_words(texts.get(m, "")))), -len(texts.get(m, "")), m))
+        members = [m for m in chunk["message_ids"] if m in texts and chunk_rank[m] == rank]
+        members.sort(key=lambda m: (-shared[m], -len(texts[m]), m))
         related += [(m, rank) for m in members[:RELATED_PER_CHUNK]]
-    return {m: r for m, r in chunk_rank.items() if m in passing}, related
+    return {m: r for m, r in chunk_rank.items() if m in texts}, related
+
+
+def _fuse(ranked: list[int], matched: set[int], chunk_rank: dict[int, int], related: list[tuple[int, int]], *,
+          vector_only: bool) -> tuple[list[int], set[int]]:
+    """The fused order (best first) of the full-text ranking and the vector side, and the ids matching every
+    term (none when the vector side is used alone)."""
+    scores: dict[int, float] = {}
+    if vector_only:  # the nearest chunks' messages alone, in chunk order
+        for message_id, rank in related:
+            scores[message_id] = W_VECTOR / (RRF_K + rank)
+        matched = set()
+    else:
+        for rank, message_id in enumerate(ranked, start=1):
+            scores[message_id] = W_FTS / (RRF_K + rank)
+            if message_id in chunk_rank:
+                scores[message_id] += W_VECTOR / (RRF_K + chunk_rank[message_id])
+        for message_id, rank in related:
+            if message_id not in scores:
+                scores[message_id] = W_RELATED * W_VECTOR / (RRF_K + rank)
+    return sorted(scores, key=lambda m: (-scores[m], m)), matched
 
 
 def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any], mode: Mode,
@@ -134,7 +155,7 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     ranked: list[int] = []
     matched: set[int] = set()
     if mode != "vector":
-        with session_scope(engine) as conn:
+        with stage("fts.rank"), session_scope(engine) as conn:
             any_match = parsed.fts_match_any()
             if any_match:
                 ranked = repo.list_matching_by_rank(conn, filters={**filters, "match": any_match}, limit=RANKED,
@@ -148,20 +169,8 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     if mode == "fts" or not parsed.text.strip():
         return [(m, m in matched) for m in ranked], [m for m in ranked if m in matched]
     chunk_rank, related = _vector_side(engine, parsed, filters)
-    scores: dict[int, float] = {}
-    if mode == "vector":  # the nearest chunks' messages alone, in chunk order
-        for message_id, rank in related:
-            scores[message_id] = W_VECTOR / (RRF_K + rank)
-        matched = set()
-    else:
-        for rank, message_id in enumerate(ranked, start=1):
-            scores[message_id] = W_FTS / (RRF_K + rank)
-            if message_id in chunk_rank:
-                scores[message_id] += W_VECTOR / (RRF_K + chunk_rank[message_id])
-        for message_id, rank in related:
-            if message_id not in scores:
-                scores[message_id] = W_RELATED * W_VECTOR / (RRF_K + rank)
-    order = sorted(scores, key=lambda m: (-scores[m], m))
+    with stage("fuse"):
+        order, matched = _fuse(ranked, matched, chunk_rank, related, vector_only=mode == "vector")
     return [(m, m in matched) for m in order], [m for m in order if m in matched]
 
 
@@ -169,8 +178,9 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                     offset: int = 0, limit: int = 20, mode: Mode = "hybrid") -> dict[str, Any]:
     """One page of the messages matching `q` (its words, phrases, symbols and typed filters, with `filters`),
     the exact `total`, and each message's highlights."""
-    parsed = parse_query(q)
-    where, unmatched = resolve_filters(engine, parsed, filters or SearchFilters())
+    with stage("parse_filters"):
+        parsed = parse_query(q)
+        where, unmatched = resolve_filters(engine, parsed, filters or SearchFilters())
     page: list[tuple[int, bool]] = []
     related = 0
     narrowed = any(where[key] not in (None, False, []) for key in where if key != "match")
@@ -178,7 +188,8 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
         total = 0
     else:
         with session_scope(engine) as conn:
-            total = repo.count_matching_messages(conn, filters=where)
+            with stage("count"):
+                total = repo.count_matching_messages(conn, filters=where)
             if sort != "relevance":
                 page = [(m, True) for m in repo.list_matching_by_time(
                     conn, filters=where, newest_first=sort == "newest", limit=limit, offset=offset)]
@@ -188,7 +199,7 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
             page = head[offset:offset + limit]
             if len(page) < limit and mode != "vector" and total > len(head_matched):
                 deeper = max(0, offset - len(head))
-                with session_scope(engine) as conn:
+                with stage("tail"), session_scope(engine) as conn:
                     if where.get("match"):
                         tail = repo.list_matching_by_rank(conn, filters=where, limit=limit - len(page),
                                                           offset=deeper, exclude=head_matched)
@@ -197,7 +208,7 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                                                           limit=limit - len(page), offset=deeper,
                                                           exclude=head_matched)
                 page += [(m, True) for m in tail]
-    with session_scope(engine) as conn:
+    with stage("hydrate"), session_scope(engine) as conn:
         rows = repo.get_result_messages(conn, ids=[m for m, _ in page])
     results = []
     for message_id, hit in page:

@@ -349,6 +349,17 @@ def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) 
     """, {**params, "ids": json.dumps(ids)})}
 
 
+def get_matching_texts(conn: Connection, *, ids: list[int], filters: dict[str, Any]) -> dict[int, str]:
+    """id -> text of the ids among `ids` that pass the filters (`keep_matching` with the texts, one query)."""
+    if not ids:
+        return {}
+    where, params = _message_where(filters)
+    rows = conn.exec_driver_sql(f"""
+        SELECT m.id, m.text FROM messages m WHERE m.id IN (SELECT value FROM json_each(:ids)) AND {where}
+    """, {**params, "ids": json.dumps(ids)}).all()
+    return {row[0]: row[1] or "" for row in rows}
+
+
 def get_result_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any]]:
     """id -> message as a search result shows it: text, time, sender, chat (with its name) and conversation."""
     if not ids:
