@@ -36,6 +36,8 @@ RRF_K = 60
 W_FTS = 1.0
 W_VECTOR = 1.0
 W_RELATED = 0.9  # a related message (no word matched) counts this share of its chunk's vector score
+RANK_WINDOW = 2000  # the head ranks by bm25 among this many most recent matches of any term
+PARTIAL_BELOW = 50  # fewer word matches than this: messages holding the words inside longer words follow
 
 
 def checked_sort(value: str) -> Sort:
@@ -90,6 +92,23 @@ def resolve_filters(engine: Engine, parsed: ParsedQuery, given: SearchFilters) -
         "sender_ids": sender_ids, "from_me": parsed.from_me if parsed.from_me is not None else given.from_me,
         "since": since, "until": until, "has_attachment": parsed.has_attachment or given.has_attachment,
     }, unmatched
+
+
+def _partial_where(parsed: ParsedQuery, where: dict[str, Any]) -> dict[str, Any] | None:
+    """The filters of the partial matches of a query: messages not matching its words as words (or word
+    starts) but holding each word inside a longer one ("inner" in "dinner"), as typed. Words of three or
+    more characters are looked up in the trigram index (case-insensitive, diacritics as typed); shorter ones
+    only in scripts written without spaces between words (as typed, e.g. 東京 inside 東京に行く), while a short
+    Latin word ("ok") still has to start a word. Phrases and every filter hold as in the full match. None when
+    no word can match inside another."""
+    inside = [w for w in parsed.words if len(w) >= 3]
+    short = [w for w in parsed.words if len(w) < 3 and not w.isascii()]
+    if not (inside or short) or not where.get("match"):
+        return None
+    kept = [w for w in parsed.words if w not in inside and w not in short]
+    match = " ".join([f'"{w}"*' for w in kept] + ['"' + " ".join(p) + '"' for p in parsed.phrases])
+    return {**where, "match": match or None, "trigram": " ".join(f'"{w}"' for w in inside) or None,
+            "contains": short, "not_match": where["match"]}
 
 
 def _vector_filters(filters: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +178,7 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
             any_match = parsed.fts_match_any()
             if any_match:
                 ranked = repo.list_matching_by_rank(conn, filters={**filters, "match": any_match}, limit=RANKED,
-                                                    offset=0)
+                                                    offset=0, window=RANK_WINDOW)
                 matched = (set(ranked) if any_match == filters.get("match")
                            else repo.keep_matching(conn, ids=ranked, filters=filters))
             else:  # symbols or filters alone: newest first
@@ -182,8 +201,10 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
         parsed = parse_query(q)
         where, unmatched = resolve_filters(engine, parsed, filters or SearchFilters())
     page: list[tuple[int, bool]] = []
-    related = 0
-    narrowed = any(where[key] not in (None, False, []) for key in where if key != "match")
+    related = partial = 0
+    listed = 0  # how many messages the order lists before the partial matches
+    narrowed = where["from_me"] is not None or any(where[key] not in (None, False, []) for key in where
+                                                   if key not in ("match", "from_me"))
     if unmatched or not (parsed.has_full_text or narrowed):  # a name matching nobody, or nothing to look for
         total = 0
     else:
@@ -191,11 +212,13 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
             with stage("count"):
                 total = repo.count_matching_messages(conn, filters=where)
             if sort != "relevance":
+                listed = total
                 page = [(m, True) for m in repo.list_matching_by_time(
                     conn, filters=where, newest_first=sort == "newest", limit=limit, offset=offset)]
         if sort == "relevance":
             head, head_matched = _relevance_head(engine, parsed, where, mode)
             related = sum(1 for _, hit in head if not hit)
+            listed = len(head) + (total - len(head_matched) if mode != "vector" else 0)
             page = head[offset:offset + limit]
             if len(page) < limit and mode != "vector" and total > len(head_matched):
                 deeper = max(0, offset - len(head))
@@ -208,6 +231,16 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                                                           limit=limit - len(page), offset=deeper,
                                                           exclude=head_matched)
                 page += [(m, True) for m in tail]
+    inside = _partial_where(parsed, where) if not unmatched and total < PARTIAL_BELOW and mode != "vector" else None
+    partial_ids: set[int] = set()
+    if inside is not None:
+        with stage("partial"), session_scope(engine) as conn:
+            partial = repo.count_matching_messages(conn, filters=inside)
+            if partial and len(page) < limit:
+                found = repo.list_matching_by_time(conn, filters=inside, newest_first=sort != "oldest",
+                                                   limit=limit - len(page), offset=max(0, offset - listed))
+                partial_ids = set(found)
+                page += [(m, False) for m in found]
     with stage("hydrate"), session_scope(engine) as conn:
         rows = repo.get_result_messages(conn, ids=[m for m, _ in page])
     results = []
@@ -218,11 +251,12 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
             "conversation_id": row["conversation_id"], "text": row["text"], "sent_at": row["sent_at"],
             "sender": row["sender"], "sender_contact_id": row["sender_contact_id"],
             "is_from_me": bool(row["is_from_me"]), "has_attachments": bool(row["has_attachments"]),
-            "matched": hit, "highlights": [list(span) for span in highlights(row["text"], parsed)],
+            "matched": hit, "partial": message_id in partial_ids,
+            "highlights": [list(span) for span in highlights(row["text"], parsed, inside=message_id in partial_ids)],
         })
     return {
         "q": q, "sort": sort, "mode": mode, "offset": offset, "limit": limit, "total": total,
-        "related": related, "results": results,
+        "related": related, "partial": partial, "results": results,
         "terms": {"words": parsed.words, "phrases": [" ".join(p) for p in parsed.phrases],
                   "symbols": parsed.symbols},
         "filters": {key: value for key, value in where.items() if key not in ("match", "marks")
