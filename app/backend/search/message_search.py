@@ -37,6 +37,8 @@ W_FTS = 1.0
 W_VECTOR = 1.0
 W_RELATED = 0.9  # a related message (no word matched) counts this share of its chunk's vector score
 RANK_WINDOW = 2000  # the head ranks by bm25 among this many most recent matches of any term
+W_ALL = 0.0  # messages matching every term: this weight more, by their bm25 rank among those
+EMBED_QUESTION = False  # the vector side embeds the query as typed (function words kept), not its content words
 PARTIAL_BELOW = 50  # fewer word matches than this: messages holding the words inside longer words follow
 
 
@@ -126,7 +128,8 @@ def _vector_side(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     if not text.strip():
         return {}, []
     model = get_settings().embedding_model
-    chunks = service.vector_ranking(engine, text, _vector_filters(filters), model=model, limit=CHUNKS)
+    chunks = service.vector_ranking(engine, parsed.question if EMBED_QUESTION else text, _vector_filters(filters),
+                                    model=model, limit=CHUNKS)
     chunk_rank: dict[int, int] = {}
     for rank, chunk in enumerate(chunks, start=1):
         for message_id in chunk["message_ids"]:
@@ -135,13 +138,14 @@ def _vector_side(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     with stage("vector.related_sql"), session_scope(engine) as conn:
         # the words are what a related message need not share; symbols, has:link and the filters still hold
         texts = repo.get_matching_texts(conn, ids=list(chunk_rank), filters={**filters, "match": None})
-    related: list[tuple[int, int]] = []
-    shared = {m: len(words.intersection(query_words(text))) for m, text in texts.items()}
-    for rank, chunk in enumerate(chunks, start=1):
-        members = [m for m in chunk["message_ids"] if m in texts and chunk_rank[m] == rank]
-        members.sort(key=lambda m: (-shared[m], -len(texts[m]), m))
-        related += [(m, rank) for m in members[:RELATED_PER_CHUNK]]
-    return {m: r for m, r in chunk_rank.items() if m in texts}, related
+    with stage("vector.pick"):
+        related: list[tuple[int, int]] = []
+        shared = {m: len(words.intersection(query_words(text))) for m, text in texts.items()}
+        for rank, chunk in enumerate(chunks, start=1):
+            members = [m for m in chunk["message_ids"] if m in texts and chunk_rank[m] == rank]
+            members.sort(key=lambda m: (-shared[m], -len(texts[m]), m))
+            related += [(m, rank) for m in members[:RELATED_PER_CHUNK]]
+        return {m: r for m, r in chunk_rank.items() if m in texts}, related
 
 
 def _fuse(ranked: list[int], matched: set[int], chunk_rank: dict[int, int], related: list[tuple[int, int]], *,
@@ -154,8 +158,12 @@ def _fuse(ranked: list[int], matched: set[int], chunk_rank: dict[int, int], rela
             scores[message_id] = W_VECTOR / (RRF_K + rank)
         matched = set()
     else:
+        all_rank = 0
         for rank, message_id in enumerate(ranked, start=1):
             scores[message_id] = W_FTS / (RRF_K + rank)
+            if W_ALL and message_id in matched:
+                all_rank += 1
+                scores[message_id] += W_ALL / (RRF_K + all_rank)
             if message_id in chunk_rank:
                 scores[message_id] += W_VECTOR / (RRF_K + chunk_rank[message_id])
         for message_id, rank in related:
