@@ -33,8 +33,8 @@ from backend.search.words import query_words
 Sort = Literal["relevance", "newest", "oldest"]
 Mode = Literal["hybrid", "fts", "vector"]
 
-RANKED = 1000  # full-text hits fused with the vector side; deeper ones follow in bm25 order
-RANK_WINDOW = 2000  # the head ranks by bm25 among this many most recent matches of any term
+RANKED = 500  # full-text hits fused with the vector side; deeper ones follow in bm25 order
+RANK_WINDOW = 1000  # the head ranks by bm25 among this many most recent matches of any term
 CHUNKS = 60  # nearest chunks the vector side looks at
 # The fusion below was tuned on half of the labelled topics (bench/search.py --grid; the other half held out):
 # as found (k 60, equal weights, 3 related per chunk, content words embedded) hybrid lost to vector alone on
@@ -224,14 +224,17 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
     if unmatched or not (parsed.has_full_text or narrowed):  # a name matching nobody, or nothing to look for
         total = 0
     else:
+        # symbols or filters alone rank newest first: the same order, paged in SQL
+        sort_by = "newest" if sort == "relevance" and not where.get("match") and mode != "vector" else sort
         with session_scope(engine) as conn:
             with stage("count"):
                 total = repo.count_matching_messages(conn, filters=where)
-            if sort != "relevance":
+            if sort_by != "relevance":
                 listed = total
-                page = [(m, True) for m in repo.list_matching_by_time(
-                    conn, filters=where, newest_first=sort == "newest", limit=limit, offset=offset)]
-        if sort == "relevance":
+                with stage("page"):
+                    page = [(m, True) for m in repo.list_matching_by_time(
+                        conn, filters=where, newest_first=sort_by == "newest", limit=limit, offset=offset)]
+        if sort_by == "relevance":
             head, head_matched = _relevance_head(engine, parsed, where, mode)
             related = sum(1 for _, hit in head if not hit)
             listed = len(head) + (total - len(head_matched) if mode != "vector" else 0)
