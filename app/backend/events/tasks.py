@@ -11,14 +11,14 @@ from celery import signals
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.events.bus import EventConsumer, redis_client, relay_pending
-from backend.worker import queues
+from backend.worker import queues, task_refs
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask
 
 log = logging.getLogger(__name__)
 
 BEAT_SCHEDULE = {
-    "relay-outbox": {"task": "events.relay_outbox", "schedule": 5.0},
+    "relay-outbox": task_refs.RELAY_OUTBOX.beat(5.0),
 }
 app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 _consumer: EventConsumer | None = None
@@ -52,7 +52,7 @@ def stop_consumer(**_kwargs: Any) -> None:
         _consumer.stop()
 
 
-@app.task(name="events.relay_outbox", base=ChatStatsTask, record_failures=False, ignore_result=True)
+@app.task(name=task_refs.RELAY_OUTBOX.name, base=ChatStatsTask, record_failures=False, ignore_result=True)
 def relay_outbox() -> int:
     """Sweep: relay whatever no process relayed right after its commit (a crash, a Redis restart)."""
     settings = get_settings()
