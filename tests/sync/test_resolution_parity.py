@@ -128,3 +128,44 @@ def test_live_sync_resolves_people_and_chats_as_a_fresh_import_does(demo_templat
     assert sum(1 for _g, chat, _s in live["messages"] if chat == f"dm:{nora_key}") == new_chat_messages == len(sent) + 2
     known_key = next(key for ident, *_rest, key in live["handles"] if ident == known_handle)
     assert next(key for ident, *_rest, key in live["handles"] if ident == NEW_EMAIL) == known_key
+
+
+def test_live_sync_of_an_iphone_backup_keeps_the_names_from_its_address_book(demo_template, tmp_path):
+    """The address book inside a backup is read by live sync too (not only by the import), so a pass does
+    not turn the people the import named back into bare numbers."""
+    from backend.source.addressbook.writer import LABEL_MOBILE, write_iphone_addressbook
+    from backend.source.backup import write_fake_backup
+    from backend.source.locate import choose_source
+
+    phone = tmp_path / "phone"
+    shutil.copytree(demo_template(messages=400, chats=5, contacts=10, seed=33), phone)
+    with closing(sqlite3.connect(phone / "chat.db")) as conn:
+        numbers = [n for (n,) in conn.execute("SELECT DISTINCT id FROM handle WHERE id LIKE '+%' ORDER BY id LIMIT 3")]
+    assert len(numbers) == 3
+    book = write_iphone_addressbook(tmp_path / "AddressBook.sqlitedb", [
+        ContactSpec(first_name=f"Phone{i}", last_name="Person", phones=((LABEL_MOBILE, number),))
+        for i, number in enumerate(numbers)])
+    backup = tmp_path / "Backup" / "device"
+    write_fake_backup(backup, sms_db=phone / "chat.db", addressbook_db=book)
+
+    settings = get_settings()
+    chosen = choose_source(settings, source=backup)
+    assert chosen.kind == "backup" and chosen.iphone_addressbook is not None
+    import_source(settings, source=chosen.chat_db, addressbook_dir=chosen.addressbook_dir,
+                  iphone_addressbook=chosen.iphone_addressbook)
+    sync = LiveSync(settings, get_engine(settings.central_db_path), source=chosen.chat_db,
+                    addressbook_dir=chosen.addressbook_dir, iphone_addressbook=chosen.iphone_addressbook,
+                    hub=MessageHub())
+    with LiveSourceWriter(chosen.chat_db, seed=9) as writer:
+        writer.write_burst(5)
+    sync.run_pass()
+
+    live = people_state(settings.central_db_path)
+    fresh_settings = Settings(data_dir=tmp_path / "fresh")
+    create_db_engine(fresh_settings.central_db_path).dispose()
+    import_source(fresh_settings, source=chosen.chat_db, iphone_addressbook=chosen.iphone_addressbook)
+    fresh = people_state(fresh_settings.central_db_path)
+    for part in fresh:
+        assert live[part] == fresh[part], (part, live[part] ^ fresh[part])
+    named = {name for _key, name, *_ in live["contacts"] if name and name.endswith(" Person")}
+    assert named == {f"Phone{i} Person" for i in range(3)}

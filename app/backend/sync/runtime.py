@@ -29,7 +29,8 @@ def start_live_sync(settings: Settings, engine: Engine, hub: MessageHub) -> Sour
         log.warning("live sync off: no Messages database at %s and no demo source; run `chatstats import` "
                     "or `make run`", settings.source_chat_db)
         return None
-    sync = LiveSync(settings, engine, source=chosen.chat_db, addressbook_dir=chosen.addressbook_dir, hub=hub)
+    sync = LiveSync(settings, engine, source=chosen.chat_db, addressbook_dir=chosen.addressbook_dir,
+                    iphone_addressbook=chosen.iphone_addressbook, hub=hub)
     watcher = SourceWatcher(sync, safety_interval_s=settings.sync_safety_interval_s,
                             use_events=settings.sync_use_events)
     watcher.start()
