@@ -37,6 +37,19 @@ def test_doctor_reports_an_unwritable_data_dir(tmp_path):
     assert result.returncode == 1
 
 
+def test_doctor_exits_non_zero_on_a_damaged_source_but_not_on_a_missing_one(tmp_path, isolated_data_dir):
+    damaged = tmp_path / "Messages" / "chat.db"
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"not a database" * 100)
+    result = _run("doctor", "--json", env={"CHATSTATS_SOURCE_CHAT_DB": str(damaged)})
+    report = json.loads(result.stdout)
+    source = next(c for c in report["checks"] if c["name"] == "source chat.db")
+    assert source["ok"] is False and source["blocking"] is True and "not an SQLite database" in source["detail"]
+    assert report["problems"] == 1 and result.returncode == 1
+    missing = _run("doctor", "--json")  # conftest: CHATSTATS_SOURCE_CHAT_DB names a missing file
+    assert json.loads(missing.stdout)["problems"] == 0 and missing.returncode == 0
+
+
 def test_migrate_prints_the_revision(isolated_data_dir):
     result = _run("migrate")
     assert result.returncode == 0, result.stderr

@@ -16,6 +16,12 @@ class Check:
     ok: bool
     detail: str
     fix: str | None = None
+    blocking: bool = True  # False: a gap the app covers (no Messages database: demo data); doctor still exits 0
+
+    @property
+    def problem(self) -> bool:
+        """What makes `chatstats doctor` exit non-zero."""
+        return not self.ok and self.blocking
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -40,6 +46,7 @@ def check_source_chat_db(settings: Settings) -> Check:
             "source chat.db", False, exc.message.split(". ")[0],
             "Use demo data: `chatstats demo-source ./demo && chatstats import --source ./demo/chat.db` "
             "(or `make run`, which does this for you), or set CHATSTATS_SOURCE_CHAT_DB to a chat.db copy.",
+            blocking=False,  # expected off a Mac: demo data covers it
         )
     except BackupUnreadable as exc:
         return Check("source chat.db", False, exc.message, "Choose an unencrypted, finished iPhone backup.")
