@@ -86,3 +86,13 @@ def fan_out(runs_file: str, number: int, children_file: str, wave_s: float) -> N
 def record(runs_file: str, number: int) -> None:
     with open(runs_file, "a") as out:
         out.write(f"{number}\n")
+
+
+@app.task(name="sample.open_conversation", **FAST)
+def open_conversation(conversation_id: int, runs_file: str) -> None:
+    """Meets a permanent error, as a task does whose conversation was deleted or re-imported since it was sent."""
+    record_run(runs_file)
+    from backend.conversations.exceptions import ConversationNotFound
+
+    raise ConversationNotFound(f"Conversation {conversation_id} does not exist (deleted or re-imported?).",
+                               conversation_id=conversation_id)
