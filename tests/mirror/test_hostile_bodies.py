@@ -48,7 +48,7 @@ def _assert_flagged(kinds: dict[str, str]) -> None:
     for guid, kind in kinds.items():
         assert rows[guid]["text"] is None, guid
         error = rows[guid]["decode_error"]
-        assert error and ("contains itself" in error if kind == "itself" else "refer to more than" in error), error
+        assert error and ("contains itself" in error if kind == "itself" else "visit budget" in error), error
     assert conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", (SECRET,)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM messages WHERE text LIKE ?", (f"%{SECRET}%",)).fetchone()[0] == 0
 

@@ -10,7 +10,14 @@ import time
 import pytest
 
 from backend.source import keyed_archive
-from backend.source.attributed_body import PART_KEY, decode_attributed_body, decode_body_text, fast_body_text
+from backend.source.attributed_body import (
+    PART_KEY,
+    AttachmentRef,
+    decode_attributed_body,
+    decode_body_text,
+    encode_attributed_body,
+    fast_body_text,
+)
 from backend.source.keyed_archive import encode_keyed_string
 from backend.source.summary_info import MAX_PART, MAX_SUMMARY_BYTES, decode_summary_info
 from backend.source.typedstream import Object, TypedStreamError, TypedStreamReader, TypedStreamWriter
@@ -199,3 +206,15 @@ def test_bounded_fuzz_of_real_blobs(testdata_dir):
         assert report.calls == 1500
         assert report.unexpected == [], report.unexpected[:3]
         assert report.slow == [], report.slow[:3]
+
+
+def test_the_visit_budget_grows_with_the_dictionaries_of_a_real_message():
+    """A message of 150 attachments (a dictionary each: part, guid, filename) needs far more visits than
+    MAX_VISITS; each dictionary brings its own room, so it decodes whole and cleanly."""
+    count = 150
+    text = "\ufffc" * count
+    refs = [AttachmentRef(f"at_{n}_GUID", f"IMG_{n}.HEIC", None) for n in range(count)]
+    body = decode_attributed_body(encode_attributed_body(text, attachments=refs))
+    assert not body.errors
+    assert [a.guid for a in body.attachments] == [r.guid for r in refs]
+    assert [a.filename for a in body.attachments] == [r.filename for r in refs]

@@ -26,7 +26,7 @@ from backend.source.typedstream import (
     TypedStreamWriter,
     foundation_value,
 )
-from backend.source.typedstream.reader import MAX_STREAM_BYTES, MAX_VISITS
+from backend.source.typedstream.reader import MAX_STREAM_BYTES, MAX_VISITS, VISITS_PER_DICTIONARY
 
 PART_KEY = "__kIMMessagePartAttributeName"
 TRANSFER_GUID_KEY = "__kIMFileTransferGUIDAttributeName"
@@ -306,7 +306,9 @@ def _read_runs(root: Object, errors: list[str]) -> list[tuple[int, _RunInfo]]:
     """(UTF-16 length, what its attributes say) per run, in order."""
     runs: list[tuple[int, _RunInfo]] = []
     infos: list[_RunInfo] = []
-    budget = [MAX_VISITS]  # one limit for the whole blob: dictionaries may share (or be) their values
+    # one budget for the whole blob (dictionaries may share, or be, their values), growing with its dictionaries:
+    # the work stays linear in the blob's size and near a millisecond for a small hostile one
+    budget = [MAX_VISITS]
     groups = root.groups
     count = len(groups)
     i = 1
@@ -321,6 +323,7 @@ def _read_runs(root: Object, errors: list[str]) -> list[tuple[int, _RunInfo]]:
         if number == len(infos) + 1 and i < count and groups[i].types == "@":
             value = groups[i].values[0] if groups[i].values else None
             i += 1
+            budget[0] += VISITS_PER_DICTIONARY  # a message of many runs (attachments, links) gets room for each
             info = _run_info(value, budget)
             if info is None:
                 errors.append(f"attribute run {len(runs)} has no dictionary")
