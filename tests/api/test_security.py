@@ -26,6 +26,13 @@ def test_health_is_public_and_reports_database_and_migrations(client):
     assert body["version"]
 
 
+def test_liveness_is_public_and_says_nothing_but_ok(client):
+    response = client.get("/api/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert client.get("/api/health/live", headers={"Authorization": "Bearer wrong"}).status_code == 200
+
+
 def test_api_requires_the_launch_token(client):
     assert client.get("/openapi.json").status_code == 200  # docs live outside /api
     assert client.get("/api/settings").status_code == 401

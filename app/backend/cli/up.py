@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from backend.config import Settings, get_settings
 from backend.logging_setup import configure_logging
-from backend.webapp.static import app_url
+from backend.webapp.urls import app_url
 
 log = logging.getLogger(__name__)
 
