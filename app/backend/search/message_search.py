@@ -181,7 +181,13 @@ def _fuse(ranked: list[int], matched: set[int], chunk_rank: dict[int, int], rela
     return sorted(scores, key=lambda m: (-scores[m], m)), matched
 
 
-def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any], mode: Mode,
+def _window(any_match: str, filters: dict[str, Any], total: int) -> int | None:
+    """How many of the most recent matches the bm25 head looks at: all of them when they are the `total`
+    messages and no more than RANK_WINDOW (then a filtered search needs no bm25 tail on its first pages)."""
+    return None if any_match == filters.get("match") and total <= RANK_WINDOW else RANK_WINDOW
+
+
+def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any], mode: Mode, *, total: int,
                     ) -> tuple[list[tuple[int, bool]], list[int]]:
     """The fused head of the relevance order, best first, as (message id, matches every term); and the ids in
     it that match every term (the rest of those follow the head in bm25 order).
@@ -195,7 +201,7 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
             any_match = parsed.fts_match_any()
             if any_match:
                 ranked = repo.list_matching_by_rank(conn, filters={**filters, "match": any_match}, limit=RANKED,
-                                                    offset=0, window=RANK_WINDOW)
+                                                    offset=0, window=_window(any_match, filters, total))
                 matched = (set(ranked) if any_match == filters.get("match")
                            else repo.keep_matching(conn, ids=ranked, filters=filters))
             else:  # symbols or filters alone: newest first
@@ -237,7 +243,7 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                         conn, filters=where, newest_first=sort_by == "newest", limit=limit, offset=offset,
                         many=total >= WALK_BY_TIME_FROM)]
         if sort_by == "relevance":
-            head, head_matched = _relevance_head(engine, parsed, where, mode)
+            head, head_matched = _relevance_head(engine, parsed, where, mode, total=total)
             related = sum(1 for _, hit in head if not hit)
             listed = len(head) + (total - len(head_matched) if mode != "vector" else 0)
             page = head[offset:offset + limit]
