@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from backend.config import Settings, get_settings
+from backend.errors import InvalidRequest
 from backend.source.errors import SourceDatabaseMissing
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ def choose_source(settings: Settings, *, source: Path | None = None, addressbook
     (SourceDatabaseMissing, SourceDatabaseUnreadable, BackupUnreadable) with what to do next."""
     from backend.source.chatdb.reader import find_database  # noqa: PLC0415 - the reader is heavier than this rule
 
+    if backup is not None and source is not None:
+        raise InvalidRequest("Give --source or --backup, not both (--source takes a backup folder too).",
+                             source=str(source), backup=str(backup))
     explicit_book = _named_addressbook(settings, addressbook)
     if demo:
         return _demo_choice(settings, explicit_book, "asked for demo data")
