@@ -4,40 +4,50 @@ For each decoder, `--iterations` mutations (bit flips, tag bytes such as 0x81/0x
 over a byte, inserted, deleted, duplicated and spliced slices, truncations, large integers written in)
 of a corpus:
 - attributed_body: the real attributedBody blobs in ../shared/testdata (imessage-exporter/typedstream),
-  plus bodies our encoder writes (attachments, mentions, links, several parts);
+  plus bodies our encoder writes (attachments, mentions, links, several parts) and two hostile ones
+  (tests/hostile_blobs.py: a dictionary that contains itself, one over MAX_VISITS);
 - summary_info: the real message_summary_info plists (imessage-exporter/edited_message), plus encoded ones;
 - keyed_archive: NSKeyedArchiver bodies from keyed_archive.encode_keyed_string (no real one was captured).
 
 Reported per decoder: `unexpected` (exceptions outside the decoder's contract: any exception from
 decode_attributed_body / decode_summary_info, whose contract is never to raise, and any safety-net error
 message, which means an internal exception was caught; for keyed_archive, anything but KeyedArchiveError),
-`slow` (calls over 50 ms: a call that took longer on the clock is timed again, best of 3, so that a
-shared machine's scheduling stalls are not counted; `stalls` says how many such re-timed calls there
-were), the slowest call (CPU time of the thread), calls per second, and the process's peak RSS. Targets: 0, 0.
+`slow` (calls over 50 ms: a call that took longer on the clock is timed again, 3 times, and counts when
+even its least CPU time of the thread is over 50 ms, so that a shared machine's scheduling stalls, which
+stretch the wall clock of a few-ms call past 50, are not counted; `stalls` says how many calls were re-timed),
+the slowest call (CPU time of the thread), calls per second, and the process's peak RSS. Targets: 0, 0.
 Failing blobs are written as hex (the first 5) so they can become tests.
 
     .venv/bin/python bench/fuzz.py [--iterations 1000000] [--decoders attributed_body,summary_info,keyed_archive]
-        [--seed 1] [--testdata ../shared/testdata]
+        [--seed 1] [--jobs 1] [--testdata ../shared/testdata]
+
+`--jobs N` splits each decoder's iterations over N worker processes (job j mutates with the seed
+"{seed}:{decoder}:{j}"; one job keeps the single-process seed "{seed}:{decoder}"); the counts are summed,
+`peak_rss_mb` is the largest of the processes' peaks (each decodes alone, so it is one decoder's peak).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import resource
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.hostile_blobs
 
 from backend.source.attributed_body import AttachmentRef, decode_attributed_body, encode_attributed_body
 from backend.source.keyed_archive import KeyedArchiveError, decode_keyed_string, encode_keyed_string
 from backend.source.summary_info import decode_summary_info, encode_summary_info
+from tests.hostile_blobs import over_visit_limit_body, self_referencing_body
 
 SLOW_S = 0.05
 SAFETY_NET = "could not be decoded"
@@ -72,6 +82,8 @@ def load_corpus(testdata: Path) -> dict[str, list[bytes]]:
         encode_attributed_body("hey @Jane look", mentions=[(4, 5, "+15555550100")],
                                links=[(10, 4, "https://example.com/")]),
         encode_attributed_body("ünïcödé 🙂 text " * 8),
+        self_referencing_body(),  # hostile attributes behind an intact string (issue 17)
+        over_visit_limit_body(),
     ]
     summaries = [p.read_bytes() for p in sorted(plists.iterdir()) if p.suffix == ".plist"]
     summaries += [
@@ -164,20 +176,46 @@ def fuzz_decoder(name: str, corpus: list[bytes], *, iterations: int, rng: random
         report.slowest_ms = max(report.slowest_ms, spent_cpu * 1000)
         if spent > SLOW_S:
             report.stalls += 1
-            spent = min(_timed(decode, blob) for _ in range(3))
+            spent = min(_cpu_timed(decode, blob) for _ in range(3))
             if spent > SLOW_S:
-                report.slow.append(f"{spent * 1000:.1f} ms :: {blob.hex()}")
+                report.slow.append(f"{spent * 1000:.1f} ms CPU :: {blob.hex()}")
     report.seconds = clock() - started
     return report
 
 
-def _timed(decode: Callable[[bytes], str | None], blob: bytes) -> float:
-    before = time.perf_counter()
+def _cpu_timed(decode: Callable[[bytes], str | None], blob: bytes) -> float:
+    before = time.thread_time()
     try:
         decode(blob)
     except Exception:  # noqa: BLE001 - counted on the first call
         pass
-    return time.perf_counter() - before
+    return time.thread_time() - before
+
+
+def _job(name: str, corpus: list[bytes], iterations: int, seed: str) -> tuple[Report, int]:
+    """One worker's share: its report and the worker's peak RSS (KiB)."""
+    report = fuzz_decoder(name, corpus, iterations=iterations, rng=random.Random(seed))
+    return report, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def fuzz_in_parallel(name: str, corpus: list[bytes], *, iterations: int, seed: int,
+                     pool: ProcessPoolExecutor, jobs: int) -> tuple[Report, int]:
+    """`iterations` split over `jobs` processes of `pool`; the merged report and the largest peak RSS (KiB)."""
+    shares = [iterations // jobs + (1 if j < iterations % jobs else 0) for j in range(jobs)]
+    started = time.perf_counter()
+    futures = [pool.submit(_job, name, corpus, share, f"{seed}:{name}:{j}") for j, share in enumerate(shares) if share]
+    merged = Report(name)
+    peak_kb = 0
+    for future in futures:
+        report, job_peak_kb = future.result()
+        merged.calls += report.calls
+        merged.unexpected += report.unexpected
+        merged.slow += report.slow
+        merged.slowest_ms = max(merged.slowest_ms, report.slowest_ms)
+        merged.stalls += report.stalls
+        peak_kb = max(peak_kb, job_peak_kb)
+    merged.seconds = time.perf_counter() - started
+    return merged, peak_kb
 
 
 def main() -> None:
@@ -185,17 +223,30 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1_000_000)
     parser.add_argument("--decoders", default=",".join(DECODERS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes per decoder (default 1: this one)")
     default_testdata = os.environ.get("CHATSTATS_TESTDATA_DIR") or str(
         Path(__file__).resolve().parents[2] / "shared" / "testdata")
     parser.add_argument("--testdata", default=default_testdata)
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     corpus = load_corpus(Path(args.testdata))
     reports = []
-    for name in args.decoders.split(","):
-        reports.append(fuzz_decoder(name, corpus[name], iterations=args.iterations,
-                                    rng=random.Random(f"{args.seed}:{name}")).to_json())
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"iterations": args.iterations, "seed": args.seed,
+    peak_kb = 0
+    if args.jobs == 1:
+        for name in args.decoders.split(","):
+            reports.append(fuzz_decoder(name, corpus[name], iterations=args.iterations,
+                                        rng=random.Random(f"{args.seed}:{name}")).to_json())
+    else:
+        context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+            for name in args.decoders.split(","):
+                report, job_peak_kb = fuzz_in_parallel(name, corpus[name], iterations=args.iterations,
+                                                       seed=args.seed, pool=pool, jobs=args.jobs)
+                reports.append(report.to_json())
+                peak_kb = max(peak_kb, job_peak_kb)
+    peak_kb = max(peak_kb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(json.dumps({"iterations": args.iterations, "seed": args.seed, "jobs": args.jobs,
                       "corpus": {k: len(v) for k, v in corpus.items()},
                       "decoders": reports, "peak_rss_mb": round(peak_kb / 1024, 1)}, indent=2))
 

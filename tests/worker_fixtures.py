@@ -10,6 +10,8 @@ Fixtures:
 - `celery_worker_includes`: extra task modules the workers import (`--include`); override it in a test
   module, e.g. to load `tests.worker.sample_tasks`. Default: none.
 - `celery_worker_names`: which workers to start, default ("io", "db"); override to start fewer.
+- `celery_io_concurrency`: worker-io's greenlets, default IO_TEST_CONCURRENCY; override (e.g. with
+  specs.IO_CONCURRENCY, what `chatstats up` runs) to test at production size.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ STOP_TIMEOUT_S = 10.0
 IO_TEST_CONCURRENCY = 20
 
 
-def worker_command(name: str, includes: tuple[str, ...] = ()) -> list[str]:
-    """The command line of one worker, as production runs it (worker-io with fewer greenlets), plus test-only
-    --include modules."""
-    command = specs.io_worker_argv(concurrency=IO_TEST_CONCURRENCY) if name == "io" else specs.db_worker_argv()
+def worker_command(name: str, includes: tuple[str, ...] = (), io_concurrency: int = IO_TEST_CONCURRENCY) -> list[str]:
+    """The command line of one worker, as production runs it (worker-io with fewer greenlets by default), plus
+    test-only --include modules."""
+    command = specs.io_worker_argv(concurrency=io_concurrency) if name == "io" else specs.db_worker_argv()
     if includes:
         command += ["--include", ",".join(includes)]
     return command
@@ -56,6 +58,7 @@ class CeleryWorkers:
     env: dict[str, str]
     log_dir: Path
     includes: tuple[str, ...] = ()
+    io_concurrency: int = IO_TEST_CONCURRENCY
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _logs: dict[str, object] = field(default_factory=dict)
     _starts: dict[str, int] = field(default_factory=dict)
@@ -65,7 +68,7 @@ class CeleryWorkers:
         self._starts[name] = self._starts.get(name, 0) + 1
         log_file = open(self.log_dir / f"{name}-{self._starts[name]}.log", "wb")  # noqa: SIM115 - closed at stop
         self._logs[name] = log_file
-        process = subprocess.Popen(worker_command(name, self.includes), env=self.env, stdout=log_file,
+        process = subprocess.Popen(worker_command(name, self.includes, self.io_concurrency), env=self.env, stdout=log_file,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
@@ -218,6 +221,12 @@ def celery_worker_names() -> tuple[str, ...]:
 
 
 @pytest.fixture
+def celery_io_concurrency() -> int:
+    """worker-io's greenlets (override in a test module; production runs specs.IO_CONCURRENCY)."""
+    return IO_TEST_CONCURRENCY
+
+
+@pytest.fixture
 def celery_workers(
     redis_server: RedisServer,
     migrated_engine,
@@ -225,6 +234,7 @@ def celery_workers(
     tmp_path: Path,
     celery_worker_includes: tuple[str, ...],
     celery_worker_names: tuple[str, ...],
+    celery_io_concurrency: int,
 ) -> Iterator[CeleryWorkers]:
     """Real worker processes over the test's Redis and central.db; all stopped (and checked gone) after."""
     from backend.worker.celery_app import create_celery
@@ -236,7 +246,8 @@ def celery_workers(
     log_dir = tmp_path / "worker-logs"
     log_dir.mkdir(exist_ok=True)
     app = create_celery()  # built now: its broker is this test's Redis
-    workers = CeleryWorkers(app=app, env=env, log_dir=log_dir, includes=tuple(celery_worker_includes))
+    workers = CeleryWorkers(app=app, env=env, log_dir=log_dir, includes=tuple(celery_worker_includes),
+                            io_concurrency=celery_io_concurrency)
     try:
         for name in celery_worker_names:
             workers.start(name)

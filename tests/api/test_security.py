@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,6 +26,13 @@ def test_health_is_public_and_reports_database_and_migrations(client):
     assert body["database"]["ok"] is True
     assert body["database"]["revision"] == body["database"]["head"]
     assert body["version"]
+
+
+def test_liveness_is_public_and_says_nothing_but_ok(client):
+    response = client.get("/api/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert client.get("/api/health/live", headers={"Authorization": "Bearer wrong"}).status_code == 200
 
 
 def test_api_requires_the_launch_token(client):
@@ -69,3 +78,23 @@ def test_cors_allows_only_configured_origins(monkeypatch):
         bad = client.get("/api/health", headers={"Origin": "https://evil.example.com"})
     assert good.headers.get("access-control-allow-origin") == "app://chatstats"
     assert "access-control-allow-origin" not in bad.headers
+
+
+PUBLIC = {"/api/health", "/api/health/live"}  # what the shell polls before it has the token
+
+
+def test_every_api_route_and_mcp_refuse_a_missing_or_wrong_token(client):
+    """Every operation the OpenAPI document lists under /api (bar the public health checks), and /mcp,
+    answers 401 without the token or with another one."""
+    paths = client.get("/openapi.json").json()["paths"]
+    operations = [(method.upper(), path) for path, item in paths.items() if path.startswith("/api/")
+                  for method in item if method in ("get", "post", "put", "patch", "delete")]
+    operations += [("POST", "/mcp"), ("GET", "/mcp")]
+    assert len(operations) > 40
+    for method, path in operations:
+        if path in PUBLIC:
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {TOKEN}x"}):
+            response = client.request(method, url, headers=headers, json={})
+            assert response.status_code == 401, (method, path, headers, response.status_code)

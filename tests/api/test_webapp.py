@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from backend.api.app import create_app
 from backend.config import get_settings
-from backend.webapp.static import CONTENT_SECURITY_POLICY, app_url, default_renderer_dir
+from backend.webapp.static import CONTENT_SECURITY_POLICY, default_renderer_dir
+from backend.webapp.urls import app_url
 
 TOKEN = "test-token-webapp-0123456789"
 

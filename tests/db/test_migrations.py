@@ -68,3 +68,34 @@ def test_failed_migration_raises_a_clear_error_and_keeps_the_file(tmp_path):
     assert "failed" in info.value.message and "contacts" in info.value.message
     assert migrate.current_revision(engine) is None
     assert _columns(path, "contacts") == {"x"}
+
+
+def test_the_head_read_from_the_file_headers_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    assert migrate.head_from_files() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+
+
+def test_headers_that_are_not_one_chain_leave_the_answer_to_alembic(tmp_path):
+    (tmp_path / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    assert migrate.head_from_files(tmp_path) == "b"
+    (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')  # two heads
+    assert migrate.head_from_files(tmp_path) is None
+    (tmp_path / "c.py").write_text('"""no header"""\n')
+    assert migrate.head_from_files(tmp_path) is None
+
+
+def test_a_database_at_head_is_checked_without_running_alembic(tmp_path, monkeypatch):
+    engine = create_db_engine(tmp_path / "at-head.db")
+    migrate.upgrade(engine)
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("Alembic ran for a database already at head")
+
+    monkeypatch.setattr(migrate, "_run", refuse)
+    assert migrate.upgrade(engine) == migrate.head_revision()
+    monkeypatch.undo()
+    migrate.downgrade(engine, "-1")
+    assert migrate.current_revision(engine) != migrate.head_revision()
+    assert migrate.upgrade(engine) == migrate.head_revision()  # behind head: Alembic runs again

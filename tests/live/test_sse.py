@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -114,3 +115,42 @@ def test_chats_and_contacts_streams_start_with_snapshots(server):
         first = next(_sse(response))
     assert first["event"] == "snapshot" and first["data"]["contacts"]
     assert client.get("/api/live-sync/stream/chats", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+STEADY_COUNT = 100
+STEADY_RATE = 20.0  # messages a second, as the live-latency check wrote them
+
+
+def test_a_steady_stream_reaches_the_chat_stream_whole_in_order_once_and_never_by_the_safety_check(server):
+    """Issue 17's live-latency case: 1 message in 200 written at 20 msg/s was reported only by the safety check
+    (its commit was published in -shm after the pass its file event woke). Every message arrives, once, in
+    order, and none of them is left for the safety check: file events and the settle checks bring them all."""
+    client, source = server
+    with LiveSourceWriter(source / "chat.db", seed=33) as writer:
+        chat_guid = writer.chat_guids()[0]
+    chat_id = _chat_of(client, chat_guid)
+    safety_before = client.get("/api/live-sync/status").json()["safety_syncs"]
+    written: list[str] = []
+
+    def write_steadily() -> None:
+        with LiveSourceWriter(source / "chat.db", seed=34) as steady:
+            next_at = time.monotonic()
+            for n in range(STEADY_COUNT):
+                next_at += 1 / STEADY_RATE
+                time.sleep(max(0.0, next_at - time.monotonic()))  # the pace of the scenario, not a wait
+                written.append(steady.write_message(chat_guid=chat_guid, text=f"steady {n}"))
+
+    received: list[str] = []
+    with client.stream("GET", f"/api/live-sync/stream/chat/{chat_id}/messages") as response:
+        events = _sse(response)
+        assert next(events)["event"] == "snapshot"
+        writer_thread = threading.Thread(target=write_steadily, daemon=True)
+        writer_thread.start()
+        for event in events:  # each read waits at most the client's timeout: a lost message fails the test
+            if event.get("event") == "message.created":
+                received.append(event["data"]["message"]["guid"])
+                if len(received) == STEADY_COUNT:
+                    break
+    writer_thread.join(30)
+    assert received == written and len(set(received)) == STEADY_COUNT
+    assert client.get("/api/live-sync/status").json()["safety_syncs"] == safety_before

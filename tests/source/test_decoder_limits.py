@@ -10,16 +10,20 @@ import time
 import pytest
 
 from backend.source import keyed_archive
-from backend.source.attributed_body import PART_KEY, decode_attributed_body, decode_body_text
+from backend.source.attributed_body import (
+    PART_KEY,
+    AttachmentRef,
+    decode_attributed_body,
+    decode_body_text,
+    encode_attributed_body,
+    fast_body_text,
+)
 from backend.source.keyed_archive import encode_keyed_string
 from backend.source.summary_info import MAX_PART, MAX_SUMMARY_BYTES, decode_summary_info
 from backend.source.typedstream import Object, TypedStreamError, TypedStreamReader, TypedStreamWriter
 from backend.source.typedstream.reader import MAX_OBJECTS, MAX_STREAM_BYTES, MAX_VISITS, foundation_value
-from backend.source.typedstream.writer import (
-    DICTIONARY_CLASS,
-    MUTABLE_ATTRIBUTED_STRING_CLASS,
-    encode_int,
-)
+from backend.source.typedstream.writer import DICTIONARY_CLASS, encode_int
+from tests.hostile_blobs import body_with_dictionary, over_visit_limit_body, self_referencing_body
 
 FAST_S = 0.05  # "a few milliseconds", with room for a loaded CI machine
 
@@ -28,34 +32,6 @@ def _timed(call, *args, **kwargs):
     started = time.perf_counter()
     result = call(*args, **kwargs)
     return result, time.perf_counter() - started
-
-
-def _body_with_dictionary(write_value, text: str = "hello there") -> bytes:
-    """An attributedBody whose one attribute dictionary holds PART_KEY -> whatever `write_value` writes
-    (it may refer to the dictionary itself by the key "dict")."""
-    w = TypedStreamWriter()
-    w.begin_group("@")
-    w.begin_object(MUTABLE_ATTRIBUTED_STRING_CLASS)
-    w.begin_group("@")
-    w.write_string_object(text, mutable=True)
-    w.begin_group("iI")
-    w.write_int(1)
-    w.write_int(len(text))
-    w.begin_group("@")
-    w.begin_object(DICTIONARY_CLASS, key="dict")
-    w.begin_group("i")
-    w.write_int(2)
-    w.begin_group("@")
-    w.write_string_object(PART_KEY)
-    w.begin_group("@")
-    write_value(w)
-    w.begin_group("@")
-    w.write_string_object("other")
-    w.begin_group("@")
-    write_value(w)
-    w.end_object()
-    w.end_object()
-    return w.getvalue()
 
 
 # --- 64-bit integers ---------------------------------------------------------------------------
@@ -74,7 +50,7 @@ def test_64_bit_integers_round_trip(value):
 def test_a_64_bit_part_number_in_a_body_is_read():
     def number(w: TypedStreamWriter) -> None:
         w.write_number_object(2**40)
-    body = decode_attributed_body(_body_with_dictionary(number))
+    body = decode_attributed_body(body_with_dictionary(number))
     assert body.text == "hello there"
 
 
@@ -116,14 +92,31 @@ def test_a_keyed_archive_over_the_object_limit_is_refused():
 # --- typedstream limits --------------------------------------------------------------------------
 
 def test_a_dictionary_that_contains_itself_is_flagged_in_milliseconds():
-    blob = _body_with_dictionary(lambda w: w.write_reference("dict"))
+    blob = self_referencing_body()
     assert len(blob) < 256  # the issue's case was 169 bytes
     body, seconds = _timed(decode_attributed_body, blob)
     assert seconds < FAST_S
     assert body.text is None and any("contains itself" in e for e in body.errors)
-    # the fast path reads the string and never the attributes: it costs nothing and keeps the text
+    # the string is intact, but the fast path does not recognise the attributes: it agrees (NULL text)
+    assert fast_body_text(blob) is None
     text, seconds = _timed(decode_body_text, blob)
-    assert text == "hello there" and seconds < FAST_S
+    assert text is None and seconds < FAST_S
+
+
+def test_a_dictionary_over_the_visit_limit_is_flagged_by_both_paths():
+    blob = over_visit_limit_body()
+    assert len(blob) < 512 and MAX_VISITS < 2**16
+    body, seconds = _timed(decode_attributed_body, blob)
+    assert body.text is None and any(str(MAX_VISITS) in e for e in body.errors) and seconds < FAST_S
+    assert fast_body_text(blob) is None and decode_body_text(blob) is None
+
+
+def test_the_fast_path_reads_what_messages_writes_for_a_one_part_message(testdata_dir):
+    folder = testdata_dir / "imessage-exporter" / "typedstream"
+    for name in ("AttributedBodyTextOnly", "LongMessage", "Blank"):
+        blob = (folder / name).read_bytes()
+        body = decode_attributed_body(blob)
+        assert fast_body_text(blob) == body.text and not body.errors
 
 
 def test_shared_values_cannot_make_the_work_exponential():
@@ -213,3 +206,15 @@ def test_bounded_fuzz_of_real_blobs(testdata_dir):
         assert report.calls == 1500
         assert report.unexpected == [], report.unexpected[:3]
         assert report.slow == [], report.slow[:3]
+
+
+def test_the_visit_budget_grows_with_the_dictionaries_of_a_real_message():
+    """A message of 150 attachments (a dictionary each: part, guid, filename) needs far more visits than
+    MAX_VISITS; each dictionary brings its own room, so it decodes whole and cleanly."""
+    count = 150
+    text = "\ufffc" * count
+    refs = [AttachmentRef(f"at_{n}_GUID", f"IMG_{n}.HEIC", None) for n in range(count)]
+    body = decode_attributed_body(encode_attributed_body(text, attachments=refs))
+    assert not body.errors
+    assert [a.guid for a in body.attachments] == [r.guid for r in refs]
+    assert [a.filename for a in body.attachments] == [r.filename for r in refs]

@@ -69,3 +69,30 @@ def nap(stamps_file: str, seconds: float) -> None:
     time.sleep(seconds)
     with open(stamps_file, "a") as out:
         out.write(f"{started} {time.time()}\n")
+
+
+@app.task(name="llm.sample_fan_out", **FAST)
+def fan_out(runs_file: str, number: int, children_file: str, wave_s: float) -> None:
+    """Waits for the next multiple of `wave_s` on the clock (every greenlet holding a task wakes in the same
+    loop turn), then publishes one child task, records its run and is acknowledged: each wave of greenlets
+    publishes and acks at the same moment, each needing a broker connection of its own."""
+    time.sleep(wave_s - time.time() % wave_s)
+    fan_out.app.send_task("llm.sample_record", args=[children_file, number])
+    with open(runs_file, "a") as out:
+        out.write(f"{number}\n")
+
+
+@app.task(name="llm.sample_record", **FAST)
+def record(runs_file: str, number: int) -> None:
+    with open(runs_file, "a") as out:
+        out.write(f"{number}\n")
+
+
+@app.task(name="sample.open_conversation", **FAST)
+def open_conversation(conversation_id: int, runs_file: str) -> None:
+    """Meets a permanent error, as a task does whose conversation was deleted or re-imported since it was sent."""
+    record_run(runs_file)
+    from backend.conversations.exceptions import ConversationNotFound
+
+    raise ConversationNotFound(f"Conversation {conversation_id} does not exist (deleted or re-imported?).",
+                               conversation_id=conversation_id)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-PUBLIC_API_PATHS = frozenset({"/api/health"})
+PUBLIC_API_PATHS = frozenset({"/api/health", "/api/health/live"})
 MCP_PATH = "/mcp"  # the MCP server (streamable HTTP): the same token as /api
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 

@@ -9,11 +9,10 @@ import typer
 
 from backend.cli.errors import handle_errors
 from backend.config import get_settings
-from backend.db.engine import get_engine
-from backend.db.migrate import upgrade
-from backend.insights import service
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from sqlalchemy import Engine
 
 app = typer.Typer(help="Exact statistics over the mirror (definitions: app/backend/insights/METRICS.md).",
@@ -26,9 +25,18 @@ _JSON = typer.Option(False, "--json", help="Print one JSON object.")
 
 
 def _engine() -> Engine:
+    from backend.db.engine import get_engine  # lazily: every `chatstats` command imports this module
+    from backend.db.migrate import upgrade
+
     engine = get_engine(get_settings().central_db_path)
     upgrade(engine)
     return engine
+
+
+def _service() -> ModuleType:
+    from backend.insights import service  # lazily: every `chatstats` command imports this module
+
+    return service
 
 
 def _print(model: object, as_json: bool, lines: list[str]) -> None:
@@ -43,6 +51,7 @@ def _print(model: object, as_json: bool, lines: list[str]) -> None:
 def overview(period: str = _PERIOD, since: str = _SINCE, until: str = _UNTIL, as_json: bool = _JSON,
              limit: int = typer.Option(10, "--limit", min=1, max=100, help="How many top people")) -> None:
     """Totals, people ranked by one-to-one messages, streaks, reactions."""
+    service = _service()
     result = service.overview(_engine(), service.make_period(period, since, until), limit=limit)
     m = result.messages
     lines = [f"{result.period.label}: {m.total} messages ({m.sent} sent, {m.received} received), "
@@ -59,6 +68,7 @@ def overview(period: str = _PERIOD, since: str = _SINCE, until: str = _UNTIL, as
 def person(contact_id: int = typer.Argument(..., help="A contact id (GET /api/contacts, or the overview)"),
            period: str = _PERIOD, since: str = _SINCE, until: str = _UNTIL, as_json: bool = _JSON) -> None:
     """One person: messages, who starts, response times, streaks, emoji and words."""
+    service = _service()
     result = service.person_stats(_engine(), contact_id, service.make_period(period, since, until))
     r, m = result.response_times, result.messages
     lines = [f"{result.name} ({result.period.label}): {m.total} messages ({m.sent} sent, {m.received} received)",
@@ -75,6 +85,7 @@ def person(contact_id: int = typer.Argument(..., help="A contact id (GET /api/co
 @handle_errors
 def year(year: int = typer.Argument(..., help="A calendar year, e.g. 2025"), as_json: bool = _JSON) -> None:
     """Your year in messages."""
+    service = _service()
     result = service.year_review(_engine(), year)
     lines = [f"{year}: {result.messages.total} messages with {result.people} people in {result.chats} chats"]
     if result.busiest_day:

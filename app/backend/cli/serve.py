@@ -12,7 +12,7 @@ import uvicorn
 
 from backend.api.app import create_app
 from backend.config import Settings
-from backend.webapp.static import app_url
+from backend.webapp.urls import app_url
 
 
 def bind_loopback(host: str, port: int) -> socket.socket:

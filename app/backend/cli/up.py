@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from backend.config import Settings, get_settings
 from backend.logging_setup import configure_logging
-from backend.webapp.static import app_url
+from backend.webapp.urls import app_url
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
 
     pinger = CeleryPinger(redis_url)
     token = settings.api_token or secrets.token_urlsafe(32)
-    env = child_env(settings, redis_url=redis_url, source=prepared.source, addressbook=prepared.addressbook,
+    env = child_env(settings, redis_url=redis_url, source=prepared.configured, addressbook=prepared.addressbook,
                     token=token)
     supervisor = Supervisor(supervised_children(data_dir, redis=private_redis, pinger=pinger), env, stop=stop,
                             emit=emit, parent=parent, start_timeout=settings.start_timeout_s or None)

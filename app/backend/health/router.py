@@ -14,3 +14,10 @@ def health(request: Request) -> Health:
     state = request.app.state
     return get_health(state.engine, redis_url=state.settings.redis_url, watcher=state.watcher,
                       live_sync=state.settings.live_sync and state.watcher is not None)
+
+
+@router.get("/health/live")
+def live() -> dict[str, str]:
+    """Public (no token): the API is up and serving, checking nothing else (what `chatstats up` waits for
+    before it starts the workers' checks; /api/health pings the workers, which may not be up yet)."""
+    return {"status": "ok"}

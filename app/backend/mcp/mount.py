@@ -1,5 +1,6 @@
 """/mcp on the API without the SDK on the start-up path: the MCP server is imported and built in a thread
-after the API is up (the SDK takes ~1 s of CPU to import), and a request that comes first waits for it.
+when the first /mcp request arrives (the SDK takes ~1.5 s of CPU to import: at start-up that CPU went to
+the API's first answers and the workers' start), and that request waits for it.
 
     mount = McpMount(engine, privacy="full", path="/mcp")
     app.router.routes.append(mount.route)         # at app creation
@@ -27,6 +28,7 @@ class McpMount:
         self._engine, self._privacy = engine, privacy
         self._http: Any = None
         self._ready: anyio.Event | None = None  # made in the server's event loop
+        self._wanted: anyio.Event | None = None  # set by the first request
         self._failed: str | None = None
         self.route = Route(path, endpoint=self, methods=["GET", "POST", "DELETE"])  # an instance: mounted as ASGI
 
@@ -37,10 +39,11 @@ class McpMount:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        stop, ready = anyio.Event(), anyio.Event()
-        self._ready = ready
+        stop, ready, wanted = anyio.Event(), anyio.Event(), anyio.Event()
+        self._ready, self._wanted = ready, wanted
 
         async def serve() -> None:
+            await wanted.wait()
             try:
                 self._http = await anyio.to_thread.run_sync(self._build)
             except Exception as exc:  # noqa: BLE001 - /mcp answers 503 with the reason; the API stays up
@@ -57,9 +60,12 @@ class McpMount:
                 yield
             finally:
                 stop.set()
+                if not wanted.is_set():  # never asked for: nothing to shut down
+                    group.cancel_scope.cancel()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self._ready is not None:
+        if self._ready is not None and self._wanted is not None:
+            self._wanted.set()
             with anyio.move_on_after(READY_WAIT_S):
                 await self._ready.wait()
         if self._http is None or self._failed:

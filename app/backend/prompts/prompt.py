@@ -19,16 +19,17 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 import yaml
 from jinja2 import meta
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from backend.errors import BackendError, NotFound
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 PROMPT_SUFFIX = ".prompt.md"
 SECTIONS = ("system", "user")
@@ -77,6 +78,9 @@ class PromptHeader(BaseModel):
     @field_validator("result_schema")
     @classmethod
     def _valid_json_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        from jsonschema import Draft202012Validator  # noqa: PLC0415 - jsonschema: only where prompts load
+        from jsonschema.exceptions import SchemaError  # noqa: PLC0415
+
         try:
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:
@@ -123,6 +127,8 @@ class Prompt(PromptHeader):
 
     def validator(self) -> Draft202012Validator:
         """A validator of replies against the prompt's schema."""
+        from jsonschema import Draft202012Validator  # noqa: PLC0415 - jsonschema: only where prompts load
+
         return Draft202012Validator(self.result_schema)
 
 

@@ -5,8 +5,8 @@ The archived object is an NS(Mutable)AttributedString: its NS(Mutable)String (UT
 run that uses it. Run lengths count UTF-16 code units. Messages' attributes say which message part
 (bubble) a run belongs to, which attachment a U+FFFC stands for, mentions, links and codes.
 
-`decode_body_text` is the bulk-import hot path: it parses the fixed prefix Messages writes and the
-string's length, and falls back to the full decoder whenever the layout is anything else.
+`decode_body_text` is the bulk-import hot path: it recognises the exact layout Messages writes for a
+one-part message (`fast_body_text`) and falls back to the full decoder for anything else.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from backend.source.typedstream import (
     TypedStreamWriter,
     foundation_value,
 )
-from backend.source.typedstream.reader import MAX_STREAM_BYTES, MAX_VISITS
+from backend.source.typedstream.reader import MAX_STREAM_BYTES, MAX_VISITS, VISITS_PER_DICTIONARY
 
 PART_KEY = "__kIMMessagePartAttributeName"
 TRANSFER_GUID_KEY = "__kIMFileTransferGUIDAttributeName"
@@ -102,36 +102,89 @@ _PLAIN_PREFIX = bytes.fromhex(
 )
 _MUTABLE_START = len(_MUTABLE_PREFIX)
 _PLAIN_START = len(_PLAIN_PREFIX)
+END_BYTE = 0x86
+# What follows the string of a one-part message: END of the string, then nothing but the END of the
+# attributed string, or one "iI" run (dictionary 1, length) whose new dictionary is {part attribute: 0}.
+# The two layouts differ only in the labels of the classes the prefix defined.
+_NO_RUNS_TAIL = bytes.fromhex("8686")
+_RUN_HEAD = bytes.fromhex("868402694901")
+_MUTABLE_RUN_TAIL = bytes.fromhex(
+    "928484840c4e5344696374696f6e617279009584016901928498981d5f5f6b494d4d657373616765506172744174747269"
+    "627574654e616d658692848484084e534e756d626572008484074e5356616c7565009584012a849b9b00868686"
+)
+_PLAIN_RUN_TAIL = bytes.fromhex(
+    "928484840c4e5344696374696f6e617279009484016901928496961d5f5f6b494d4d657373616765506172744174747269"
+    "627574654e616d658692848484084e534e756d626572008484074e5356616c7565009484012a84999900868686"
+)
+_INT_WIDTHS = {0x81: 2, 0x82: 4, 0x87: 8}
 
 
 def decode_body_text(blob: bytes | None) -> str | None:
-    """The message text only; equal to `decode_attributed_body(blob).text`, much faster."""
-    if type(blob) is bytes:
-        if blob.startswith(_MUTABLE_PREFIX):
-            pos = _MUTABLE_START
-        elif blob.startswith(_PLAIN_PREFIX):
-            pos = _PLAIN_START
-        else:
-            pos = 0
-        if pos and len(blob) > pos + 2:
-            size = blob[pos]
-            if size < 0x80:
-                pos += 1
-            elif size == 0x81:  # read as the full decoder reads a length: unsigned
-                size = blob[pos + 1] | (blob[pos + 2] << 8)
-                pos += 3
-            elif size == 0x82:
-                size = int.from_bytes(blob[pos + 1 : pos + 5], "little")
-                pos += 5
-            else:
-                size = -1
-            end = pos + size
-            if size >= 0 and end < len(blob) and blob[end] == 0x86:
-                try:
-                    return blob[pos:end].decode("utf-8")
-                except UnicodeDecodeError:
-                    pass
-    return decode_attributed_body(blob).text
+    """The message text only; equal to `decode_attributed_body(blob).text` for every blob, much faster
+    for the common one (`fast_body_text`)."""
+    text = fast_body_text(blob)
+    return text if text is not None else decode_attributed_body(blob).text
+
+
+def fast_body_text(blob: bytes | None) -> str | None:
+    """The text of a blob laid out exactly as Messages writes a one-part message (the fixed prefix, the
+    string, then no attribute run or one run over the whole text whose dictionary is {part: 0}); None
+    for any other blob, which only the full decoder may read.
+
+    The whole blob is compared, attributes included: a blob whose string is intact but whose attributes
+    are anything else (another dictionary, one that contains itself, one over a limit) is not
+    recognised, so the text returned here is always what the full decoder returns, with no error."""
+    if type(blob) is not bytes:
+        return None
+    if blob.startswith(_MUTABLE_PREFIX):
+        pos, run_tail = _MUTABLE_START, _MUTABLE_RUN_TAIL
+    elif blob.startswith(_PLAIN_PREFIX):
+        pos, run_tail = _PLAIN_START, _PLAIN_RUN_TAIL
+    else:
+        return None
+    if len(blob) <= pos + 2:
+        return None
+    size = blob[pos]
+    if size < 0x80:
+        pos += 1
+    elif size == 0x81:  # read as the full decoder reads a length: unsigned
+        size = blob[pos + 1] | (blob[pos + 2] << 8)
+        pos += 3
+    elif size == 0x82:
+        size = int.from_bytes(blob[pos + 1 : pos + 5], "little")
+        pos += 5
+    else:
+        return None
+    end = pos + size
+    if end >= len(blob) or blob[end] != END_BYTE:
+        return None
+    try:
+        text = blob[pos:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    tail = memoryview(blob)[end:]
+    if tail == _NO_RUNS_TAIL:
+        return text
+    if tail[: len(_RUN_HEAD)] != _RUN_HEAD:
+        return None
+    units = size if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+    length, after = _unsigned_at(tail, len(_RUN_HEAD))
+    if length != units or tail[after:] != run_tail:
+        return None
+    return text
+
+
+def _unsigned_at(data: memoryview, pos: int) -> tuple[int, int]:
+    """An unsigned integer as the full decoder reads one ('I'), and the position after it; -1 if none."""
+    if pos >= len(data):
+        return -1, pos
+    tag = data[pos]
+    if tag < 0x80 or tag >= 0x92:
+        return tag, pos + 1
+    width = _INT_WIDTHS.get(tag)
+    if width is None or pos + 1 + width > len(data):
+        return -1, pos
+    return int.from_bytes(data[pos + 1 : pos + 1 + width], "little"), pos + 1 + width
 
 
 # --- full decoder ---------------------------------------------------------------------------
@@ -253,7 +306,9 @@ def _read_runs(root: Object, errors: list[str]) -> list[tuple[int, _RunInfo]]:
     """(UTF-16 length, what its attributes say) per run, in order."""
     runs: list[tuple[int, _RunInfo]] = []
     infos: list[_RunInfo] = []
-    budget = [MAX_VISITS]  # one limit for the whole blob: dictionaries may share (or be) their values
+    # one budget for the whole blob (dictionaries may share, or be, their values), growing with its dictionaries:
+    # the work stays linear in the blob's size and near a millisecond for a small hostile one
+    budget = [MAX_VISITS]
     groups = root.groups
     count = len(groups)
     i = 1
@@ -268,6 +323,7 @@ def _read_runs(root: Object, errors: list[str]) -> list[tuple[int, _RunInfo]]:
         if number == len(infos) + 1 and i < count and groups[i].types == "@":
             value = groups[i].values[0] if groups[i].values else None
             i += 1
+            budget[0] += VISITS_PER_DICTIONARY  # a message of many runs (attachments, links) gets room for each
             info = _run_info(value, budget)
             if info is None:
                 errors.append(f"attribute run {len(runs)} has no dictionary")

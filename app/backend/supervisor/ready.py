@@ -1,4 +1,4 @@
-"""Is a child healthy? Redis answers PING, the API answers /api/health, a worker answers a Celery ping."""
+"""Is a child healthy? Redis answers PING, the API answers /api/health/live, a worker answers a Celery ping."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def redis_answers(url: str, *, timeout: float = 0.5) -> bool:
 
 def api_answers(url: str, *, timeout: float = 1.0) -> bool:
     try:
-        with _no_proxy.open(f"{url}/api/health", timeout=timeout) as response:
+        with _no_proxy.open(f"{url}/api/health/live", timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-APP_PATH = "/app"
+from backend.webapp.urls import APP_PATH
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
@@ -40,11 +40,6 @@ PAGE_HEADERS = (
 def default_renderer_dir() -> Path:
     """app/electron/renderer beside the backend package (app/backend)."""
     return Path(__file__).resolve().parents[2] / "electron" / "renderer"
-
-
-def app_url(base_url: str, token: str) -> str:
-    """The address that opens the inbox with the launch token (in the fragment, never sent over HTTP)."""
-    return f"{base_url}{APP_PATH}/#token={token}"
 
 
 class PageHeaders:

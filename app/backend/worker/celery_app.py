@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from typing import Any
 
 from celery import Celery
 from celery.exceptions import SecurityWarning
-from celery.signals import celeryd_init, worker_init
+from celery.signals import celeryd_init, worker_process_init, worker_ready
 from kombu import Queue
 
 from backend.config import get_settings
@@ -93,8 +94,30 @@ def _size_pool_for_concurrency(conf: Any = None, options: dict[str, Any] | None 
 app = create_celery()
 
 
-@worker_init.connect
-def preload_gateway(**_kwargs: Any) -> None:
-    """A worker imports the LLM gateway (LiteLLM: seconds of CPU) while it boots, before it answers the ready
-    ping, instead of in its first model call or embedding; beat, which only needs the task names, never does."""
-    import backend.llm.gateway  # noqa: F401, PLC0415
+def _import_gateway() -> None:
+    import backend.llm.gateway  # noqa: F401, PLC0415 - LiteLLM: seconds of CPU, off the ready path
+
+
+@worker_ready.connect
+def warm_gateway_in_gevent_worker(**_kwargs: Any) -> None:
+    """worker-io (gevent) imports the LLM gateway (LiteLLM: ~5 s of CPU) once it is ready, on a native thread of
+    gevent's pool, instead of before its first ping (which held `chatstats up` back by that much) or in its
+    first model call. Not in a greenlet: that would run before the consumer's first ping and hold the hub;
+    a greenlet that needs the gateway meanwhile waits for the import without holding the hub.
+    A prefork worker's tasks run in its children: see warm_gateway_in_pool_process."""
+    try:
+        from gevent import monkey  # noqa: PLC0415 - only in a gevent worker
+    except ImportError:
+        return
+    if monkey.is_module_patched("threading"):
+        import gevent  # noqa: PLC0415
+
+        gevent.get_hub().threadpool.spawn(_import_gateway)
+
+
+@worker_process_init.connect
+def warm_gateway_in_pool_process(**_kwargs: Any) -> None:
+    """A prefork child (worker-db) imports the gateway on a thread of its own: the child reports itself up at
+    once (Celery kills a child that takes over worker_proc_alive_timeout), and a task that needs the gateway
+    first waits on the import lock rather than importing it a second time."""
+    threading.Thread(target=_import_gateway, name="warm-gateway", daemon=True).start()

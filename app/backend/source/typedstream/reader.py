@@ -47,7 +47,9 @@ REFERENCE_BASE = -110  # label 0x92 is table entry 0
 MAX_DEPTH = 100
 MAX_STREAM_BYTES = 1 << 20  # attributedBody is a few hundred bytes; 1 MiB is a very long message
 MAX_OBJECTS = 50_000  # objects, classes and C strings in one stream
-MAX_VISITS = 10_000  # values foundation_value looks at in one call (shared references count each time)
+MAX_VISITS = 200  # values foundation_value looks at in one call (shared references count each time);
+# real bodies look at fewer than 10, and a visit costs 4-10 us: 200 keep a hostile blob near a millisecond.
+VISITS_PER_DICTIONARY = 16  # a caller's budget may grow by this much per dictionary it reads (linear in size)
 _TAG_SIZES = {INT16_TAG: 2, INT32_TAG: 4, INT64_TAG: 8}
 _SIGNED_TYPES = frozenset("csilqB")
 _UNSIGNED_TYPES = frozenset("CSILQ")
@@ -594,7 +596,8 @@ def foundation_value(value: Any, depth: int = 0, budget: list[int] | None = None
         budget = [MAX_VISITS]
     budget[0] -= 1
     if budget[0] < 0:
-        raise TypedStreamError(f"Foundation values refer to more than {MAX_VISITS} others", 0)
+        raise TypedStreamError(f"Foundation values refer to too many others (over the visit budget: MAX_VISITS = "
+                               f"{MAX_VISITS}, + {VISITS_PER_DICTIONARY} per attribute dictionary)", 0)
     path = _path if _path is not None else set()
     if id(value) in path:
         raise TypedStreamError(f"{value.class_name} contains itself", 0)
