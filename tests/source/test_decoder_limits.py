@@ -23,7 +23,12 @@ from backend.source.summary_info import MAX_PART, MAX_SUMMARY_BYTES, decode_summ
 from backend.source.typedstream import Object, TypedStreamError, TypedStreamReader, TypedStreamWriter
 from backend.source.typedstream.reader import MAX_OBJECTS, MAX_STREAM_BYTES, MAX_VISITS, foundation_value
 from backend.source.typedstream.writer import DICTIONARY_CLASS, encode_int
-from tests.hostile_blobs import body_with_dictionary, over_visit_limit_body, self_referencing_body
+from tests.hostile_blobs import (
+    body_with_dictionary,
+    over_visit_limit_body,
+    self_referencing_body,
+    shared_keyed_archive,
+)
 
 FAST_S = 0.05  # "a few milliseconds", with room for a loaded CI machine
 
@@ -218,3 +223,21 @@ def test_the_visit_budget_grows_with_the_dictionaries_of_a_real_message():
     assert not body.errors
     assert [a.guid for a in body.attachments] == [r.guid for r in refs]
     assert [a.filename for a in body.attachments] == [r.filename for r in refs]
+
+
+def test_a_keyed_archive_of_shared_references_is_flagged_in_milliseconds():
+    blob = shared_keyed_archive()
+    assert len(blob) < 1024
+    body, seconds = _timed(decode_attributed_body, blob)
+    assert body.text is None and "too many references" in body.errors[0] and seconds < FAST_S
+    assert decode_body_text(blob) is None
+
+
+def test_the_keyed_archive_budget_grows_with_its_attribute_dictionaries():
+    count = 150
+    text = "\ufffc" * count
+    runs = [(1, {PART_KEY: n, "__kIMFileTransferGUIDAttributeName": f"at_{n}_GUID",
+                 "__kIMFilenameAttributeName": f"IMG_{n}.HEIC"}) for n in range(count)]
+    body = decode_attributed_body(encode_keyed_string(text, runs))
+    assert not body.errors and body.text == text
+    assert [a.guid for a in body.attachments] == [f"at_{n}_GUID" for n in range(count)]
