@@ -16,10 +16,17 @@ from backend.source.attributed_body import (
     decode_attributed_body,
     decode_body_text,
     encode_attributed_body,
+    encode_body,
     fast_body_text,
 )
 from backend.source.keyed_archive import encode_keyed_string
-from backend.source.summary_info import MAX_PART, MAX_SUMMARY_BYTES, decode_summary_info
+from backend.source.summary_info import (
+    MAX_FULL_DECODE_BYTES,
+    MAX_PART,
+    MAX_SUMMARY_BYTES,
+    decode_summary_info,
+    encode_summary_info,
+)
 from backend.source.typedstream import Object, TypedStreamError, TypedStreamReader, TypedStreamWriter
 from backend.source.typedstream.reader import MAX_OBJECTS, MAX_STREAM_BYTES, MAX_VISITS, foundation_value
 from backend.source.typedstream.writer import DICTIONARY_CLASS, encode_int
@@ -241,3 +248,21 @@ def test_the_keyed_archive_budget_grows_with_its_attribute_dictionaries():
     body = decode_attributed_body(encode_keyed_string(text, runs))
     assert not body.errors and body.text == text
     assert [a.guid for a in body.attachments] == [f"at_{n}_GUID" for n in range(count)]
+
+
+def test_a_summary_of_many_odd_versions_is_bounded_and_plain_versions_are_all_read():
+    odd = encode_body("\ufffc see", attachments=[AttachmentRef("at_0_X", "a.jpg", None)], mutable=False)
+    assert fast_body_text(odd) is None  # only the full decoder reads it
+    blob = plistlib.dumps({"ec": {"0": [{"t": odd, "d": 7e8 + n} for n in range(1000)]}}, fmt=plistlib.FMT_BINARY)
+    info, seconds = _timed(decode_summary_info, blob)
+    versions = info.edited_parts[0]
+    decoded = sum(v.text == "\ufffc see" for v in versions)
+    assert decoded == MAX_FULL_DECODE_BYTES // len(odd) and len(versions) == 1000
+    assert sum("budget of full decodes" in e for e in info.errors) == 1
+    assert seconds < FAST_S
+    plain = encode_summary_info(edits={0: [(f"version {n}", 7e8 + n) for n in range(6)],
+                                       1: [(f"other {n}", 7e8 + n) for n in range(6)]})
+    info = decode_summary_info(plain)
+    assert not info.errors
+    assert [v.text for v in info.edited_parts[0]] == [f"version {n}" for n in range(6)]
+    assert [v.text for v in info.edited_parts[1]] == [f"other {n}" for n in range(6)]
