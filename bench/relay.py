@@ -30,10 +30,10 @@ def relay_latency(count: int = 300) -> dict:
     invoked: dict[int, float] = {}
     marker = 10_000_000
 
-    @handles("chat.updated")
-    def note(payload: dict) -> None:
-        if payload["chat_id"] >= marker:
-            invoked[payload["chat_id"]] = time.perf_counter()
+    @handles(ChatUpdated)
+    def note(event: ChatUpdated) -> None:
+        if event.chat_id >= marker:
+            invoked[event.chat_id] = time.perf_counter()
 
     consumer = EventConsumer(engine, server.url, block_ms=200)
     consumer.ensure_group()

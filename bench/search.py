@@ -1,16 +1,19 @@
 """Search benchmark: embedding throughput, FAISS build time, message-search latency by kind of query, and
 ranking on a labelled set. Prints one JSON object.
 
-Imports a demo source into a fresh data dir, embeds every conversation with the configured embedding model
-(the local int8 MiniLM by default), rebuilds the index, then times message search (p50/p95, ms) for word,
-emoji, phrase, filtered and sorted queries taken from the data, in fts and hybrid mode; and measures recall@10
-and MRR@10 over messages on the labelled set (backend.source.demo.search_labels: planted topics' titles,
-keywords and paraphrased questions), for hybrid, fts and vector, before (the conversation search the panel
-used, its messages flattened) and after (message search).
+Imports a demo source into a fresh data dir (or reuses --data-dir), embeds every conversation with the
+configured embedding model (the local int8 MiniLM by default), rebuilds the index, then times message search
+(p50/p95, ms; cold_*: before the query's vector is cached) for word, emoji, phrase, filtered and sorted queries
+taken from the data, in fts and hybrid mode, with the mean time of each stage (backend.search.stages); and
+measures recall@10 and MRR@10 over messages on the labelled set (backend.source.demo.search_labels: planted
+topics' titles, keywords and paraphrased questions) for hybrid, fts and vector, with the fusion settings as
+found ("before", FOUND) and as now ("after"), on two halves of the topics: "tuning" (what the settings were
+chosen on, --grid) and "held_out".
 `peak_rss_mb` is the whole process's peak; `phase_peak_rss_mb` the peak within each phase (Linux).
 
     .venv/bin/python bench/search.py [--messages 20000] [--repeat 3]
-    .venv/bin/python bench/search.py --messages 300000 --no-ranking    # the full figure (slow: embeds everything)
+    .venv/bin/python bench/search.py --messages 300000 --no-ranking --data-dir /tmp/s300k  # slow: embeds it all
+    .venv/bin/python bench/search.py --messages 300000 --no-ranking --data-dir /tmp/s300k  # again: reuses it
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,72 +68,91 @@ def _labelled(engine, topics: list[dict]) -> list[dict]:
     return [q for q in queries if q["relevant"]]
 
 
-def _before_top(engine, service, q: str, mode: str) -> list[int]:
-    """What the search panel listed before messages were searched (conversations, their messages flattened)."""
-    return [m["id"] for hit in service.hybrid_search(engine, q, mode=mode, limit=10) for m in hit["messages"]][:10]
-
-
 def _after_top(engine, q: str, mode: str) -> list[int]:
     from backend.search.message_search import search_messages
 
     return [r["id"] for r in search_messages(engine, q, mode=mode, limit=10)["results"]]
 
 
-def ranking(engine, service, queries: list[dict], modes=("hybrid", "fts", "vector")) -> dict:
-    """recall@10 (share of min(10, relevant) found in the top 10 messages) and MRR@10 of each mode, before
-    and after, overall and for each kind of query."""
-    out: dict = {"labelled_queries": len(queries), "kinds": sorted({q["kind"] for q in queries})}
-    for label, top_of in (("before", lambda q, m: _before_top(engine, service, q, m)),
-                          ("after", lambda q, m: _after_top(engine, q, m))):
-        out[label] = {}
-        for mode in modes:
-            per_kind: dict[str, list[tuple[float, float]]] = {}
-            for query in queries:
-                top = top_of(query["q"], mode)
-                found = [i for i, mid in enumerate(top) if mid in query["relevant"]]
-                recall = len(found) / min(10, len(query["relevant"]))
-                mrr = 1 / (found[0] + 1) if found else 0.0
-                per_kind.setdefault(query["kind"], []).append((recall, mrr))
-            every = [v for values in per_kind.values() for v in values]
-            out[label][mode] = {
-                "recall_at_10": round(statistics.mean(v[0] for v in every), 3),
-                "mrr_at_10": round(statistics.mean(v[1] for v in every), 3),
-                "by_kind": {kind: {"recall_at_10": round(statistics.mean(v[0] for v in values), 3),
-                                   "mrr_at_10": round(statistics.mean(v[1] for v in values), 3)}
-                            for kind, values in sorted(per_kind.items())},
-            }
+# The fusion settings of backend.search.message_search as they were before tuning against the labelled set.
+FOUND = {"W_FTS": 1.0, "W_VECTOR": 1.0, "W_RELATED": 0.9, "RELATED_PER_CHUNK": 3, "RRF_K": 60, "CHUNKS": 60,
+         "RANK_WINDOW": 0, "W_ALL": 0.0, "EMBED_QUESTION": False}
+
+
+@contextmanager
+def fusion(settings: dict):
+    """message_search's fusion constants set to `settings` within the block."""
+    from backend.search import message_search as ms
+
+    saved = {name: getattr(ms, name) for name in settings}
+    try:
+        for name, value in settings.items():
+            setattr(ms, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ms, name, value)
+
+
+def current_fusion() -> dict:
+    from backend.search import message_search as ms
+
+    return {name: getattr(ms, name) for name in FOUND}
+
+
+def halves(queries: list[dict]) -> dict[str, list[dict]]:
+    """The labelled queries split by topic: "tuning" (every other topic, sorted by key) and "held_out"."""
+    topics = sorted({q["topic"] for q in queries})
+    tuning = set(topics[::2])
+    return {"tuning": [q for q in queries if q["topic"] in tuning],
+            "held_out": [q for q in queries if q["topic"] not in tuning]}
+
+
+def _scores(engine, queries: list[dict], mode: str) -> dict:
+    per_kind: dict[str, list[tuple[float, float]]] = {}
+    for query in queries:
+        top = _after_top(engine, query["q"], mode)
+        found = [i for i, mid in enumerate(top) if mid in query["relevant"]]
+        per_kind.setdefault(query["kind"], []).append(
+            (len(found) / min(10, len(query["relevant"])), 1 / (found[0] + 1) if found else 0.0))
+    every = [v for values in per_kind.values() for v in values]
+    return {"recall_at_10": round(statistics.mean(v[0] for v in every), 3),
+            "mrr_at_10": round(statistics.mean(v[1] for v in every), 3),
+            "by_kind": {kind: {"recall_at_10": round(statistics.mean(v[0] for v in values), 3),
+                               "mrr_at_10": round(statistics.mean(v[1] for v in values), 3)}
+                        for kind, values in sorted(per_kind.items())}}
+
+
+def ranking(engine, queries: list[dict], modes=("hybrid", "fts", "vector")) -> dict:
+    """recall@10 (share of min(10, relevant) found in the top 10 messages) and MRR@10 of message search in
+    each mode, with the fusion settings as found ("before") and as now ("after"), on both halves of the
+    labelled set (the settings were tuned on "tuning" only)."""
+    split = halves(queries)
+    out: dict = {"labelled_queries": {name: len(qs) for name, qs in split.items()},
+                 "topics": {name: sorted({q["topic"] for q in qs}) for name, qs in split.items()},
+                 "settings": {"before": FOUND, "after": current_fusion()}}
+    for label, settings in (("before", FOUND), ("after", current_fusion())):
+        with fusion(settings):
+            out[label] = {name: {mode: _scores(engine, qs, mode) for mode in modes} for name, qs in split.items()}
     return out
 
 
-GRID = [  # (W_FTS, W_VECTOR, W_RELATED, RELATED_PER_CHUNK)
-    (1.0, 0.0, 0.0, 0), (1.0, 1.0, 0.0, 0), (1.0, 1.0, 0.5, 1), (1.0, 1.0, 0.9, 2), (1.0, 1.0, 1.2, 2),
-    (1.0, 2.0, 0.9, 2), (1.0, 2.0, 1.5, 2), (1.0, 1.0, 0.9, 3), (0.5, 1.0, 0.9, 2),
+GRID = [  # settings tried against the tuning half (each over the current ones)
+    {}, {"EMBED_QUESTION": True}, {"W_ALL": 1.0}, {"W_RELATED": 0.5}, {"W_RELATED": 1.2},
+    {"RELATED_PER_CHUNK": 2}, {"RELATED_PER_CHUNK": 5}, {"W_VECTOR": 2.0}, {"W_VECTOR": 0.5}, {"RRF_K": 20},
+    {"RRF_K": 100}, {"CHUNKS": 30}, {"RANK_WINDOW": 0},
 ]
 
 
 def fusion_grid(engine, queries: list[dict]) -> list[dict]:
-    """Hybrid recall@10 and MRR@10 (after) for each fusion setting of GRID."""
-    from backend.search import message_search as ms
-
-    saved = (ms.W_FTS, ms.W_VECTOR, ms.W_RELATED, ms.RELATED_PER_CHUNK)
+    """Hybrid recall@10 and MRR@10 on each half for each setting of GRID."""
+    split = halves(queries)
     out = []
-    try:
-        for setting in GRID:
-            ms.W_FTS, ms.W_VECTOR, ms.W_RELATED, ms.RELATED_PER_CHUNK = setting
-            recalls, mrrs, para = [], [], []
-            for query in queries:
-                top = _after_top(engine, query["q"], "hybrid")
-                found = [i for i, mid in enumerate(top) if mid in query["relevant"]]
-                recalls.append(len(found) / min(10, len(query["relevant"])))
-                mrrs.append(1 / (found[0] + 1) if found else 0.0)
-                if query["kind"] == "paraphrase":
-                    para.append(mrrs[-1])
-            out.append({"w_fts": setting[0], "w_vector": setting[1], "w_related": setting[2],
-                        "related_per_chunk": setting[3], "recall_at_10": round(statistics.mean(recalls), 3),
-                        "mrr_at_10": round(statistics.mean(mrrs), 3),
-                        "paraphrase_mrr_at_10": round(statistics.mean(para), 3) if para else None})
-    finally:
-        ms.W_FTS, ms.W_VECTOR, ms.W_RELATED, ms.RELATED_PER_CHUNK = saved
+    for change in GRID:
+        with fusion(change):
+            scores = {name: _scores(engine, qs, "hybrid") for name, qs in split.items()}
+        out.append({"change": change, **{name: {"recall_at_10": v["recall_at_10"], "mrr_at_10": v["mrr_at_10"]}
+                                         for name, v in scores.items()}})
     return out
 
 
@@ -172,8 +195,12 @@ def _query_pools(engine) -> dict[str, list[tuple[str, dict]]]:
 
 
 def latencies(engine, pools: dict, *, modes: tuple[str, ...], repeat: int) -> dict:
-    """p50/p95 (ms) of message search for each kind of query and mode, each query run `repeat` times."""
+    """p50/p95 (ms) of message search for each kind of query and mode, each query run `repeat` times; cold_*:
+    the first run of each (its query vector not cached yet); `stages_ms`: the mean milliseconds a query spent in
+    each stage (backend.search.stages) and the rest ("other")."""
     from backend.search.message_search import search_messages
+    from backend.search.service import query_vectors
+    from backend.search.stages import collect
 
     out: dict = {}
     for mode in modes:
@@ -182,15 +209,25 @@ def latencies(engine, pools: dict, *, modes: tuple[str, ...], repeat: int) -> di
             if not pool:
                 continue
             search_messages(engine, pool[0][0], mode=mode, **pool[0][1])  # warm
-            times = []
+            query_vectors.clear()  # the first run of each query embeds it: `cold_*`
+            times: list[float] = []
+            spent: dict[str, float] = {}
             for _ in range(repeat):
                 for q, kwargs in pool:
-                    t0 = time.perf_counter()
-                    search_messages(engine, q, mode=mode, limit=20, **kwargs)
-                    times.append((time.perf_counter() - t0) * 1000)
+                    with collect() as stages:
+                        t0 = time.perf_counter()
+                        search_messages(engine, q, mode=mode, limit=20, **kwargs)
+                        times.append((time.perf_counter() - t0) * 1000)
+                    for name, ms in stages.items():
+                        spent[name] = spent.get(name, 0.0) + ms
+                    spent["other"] = spent.get("other", 0.0) + times[-1] - sum(stages.values())
+            stage_means = {name: round(ms / len(times), 2) for name, ms in sorted(spent.items(), key=lambda i: -i[1])}
+            cold = sorted(times[:len(pool)])
             times.sort()
             out[mode][kind] = {"queries": len(times), "p50_ms": round(statistics.median(times), 2),
-                               "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
+                               "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+                               "cold_p50_ms": round(statistics.median(cold), 2),
+                               "cold_p95_ms": round(cold[int(0.95 * (len(cold) - 1))], 2), "stages_ms": stage_means}
     return out
 
 
@@ -203,6 +240,10 @@ def main() -> None:
     parser.add_argument("--no-ranking", action="store_true", help="latencies only")
     parser.add_argument("--grid", action="store_true", help="also hybrid ranking for each fusion setting in GRID")
     parser.add_argument("--no-embed", action="store_true", help="no vectors: fts latencies only")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="keep the imported and embedded data here; reused (no import, no embedding) when it "
+                             "already holds them")
+    parser.add_argument("--no-latency", action="store_true", help="ranking only")
     args = parser.parse_args()
     chats = args.chats or max(12, min(300, args.messages // 1000))
     contacts = args.contacts or max(30, min(1000, args.messages // 300))
@@ -210,7 +251,8 @@ def main() -> None:
     phases = {}
     _phase_peak()
 
-    os.environ["CHATSTATS_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-search-")
+    reuse = bool(args.data_dir and (args.data_dir / "bench-ready").exists())
+    os.environ["CHATSTATS_DATA_DIR"] = str(args.data_dir or tempfile.mkdtemp(prefix="bench-search-"))
     from backend.config import get_settings
     from backend.db.engine import get_engine
     from backend.mirror.importer import import_source
@@ -219,7 +261,8 @@ def main() -> None:
     from backend.vectors.local_model import get_embedder
 
     settings = get_settings()
-    import_source(settings, source=source / "chat.db", addressbook_dir=source / "AddressBook")
+    if not reuse:
+        import_source(settings, source=source / "chat.db", addressbook_dir=source / "AddressBook")
     engine = get_engine(settings.central_db_path)
     with engine.connect() as conn:
         searchable = conn.exec_driver_sql(
@@ -228,7 +271,7 @@ def main() -> None:
 
     phases["import"] = _phase_peak()
     stats, embed_s, build_s, rss_after_embed, vectors = {"chunks": 0}, 0.0, 0.0, None, 0
-    if not args.no_embed:
+    if not args.no_embed and not reuse:
         get_embedder()  # model load is not throughput
         started = time.perf_counter()
         stats = service.embed_conversations(engine, update_index=False)
@@ -239,13 +282,16 @@ def main() -> None:
         vectors = vindex.build_index(engine, model=settings.embedding_model).count
         build_s = time.perf_counter() - started
         phases["build"] = _phase_peak()
+        if args.data_dir:
+            (args.data_dir / "bench-ready").write_text("imported and embedded\n")
 
     topics = summary.get("topics", [])
     pools = _query_pools(engine)
-    timings = latencies(engine, pools, modes=("fts",) if args.no_embed else ("fts", "hybrid"), repeat=args.repeat)
+    timings = None if args.no_latency else latencies(
+        engine, pools, modes=("fts",) if args.no_embed else ("fts", "hybrid"), repeat=args.repeat)
     phases["search"] = _phase_peak()
     labelled = _labelled(engine, topics)
-    recall = ranking(engine, service, labelled) if not (args.no_ranking or args.no_embed) else None
+    recall = ranking(engine, labelled) if not (args.no_ranking or args.no_embed) else None
     grid = fusion_grid(engine, labelled) if args.grid and not args.no_embed else None
 
     print(json.dumps({
@@ -263,7 +309,8 @@ def main() -> None:
         "rss_after_embed_mb": round(rss_after_embed, 1) if rss_after_embed else None,
     }))
     engine.dispose()
-    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    if not args.data_dir:
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

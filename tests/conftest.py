@@ -8,16 +8,30 @@ import pytest
 pytest_plugins = ["tests.mirror_fixtures", "tests.worker_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Real data captured from macOS: CHATSTATS_TESTDATA_DIR when set, else ../shared/testdata beside the clone.
-SHARED_TESTDATA = Path(os.environ.get("CHATSTATS_TESTDATA_DIR") or REPO_ROOT.parent / "shared" / "testdata")
+
+
+def shared_testdata() -> Path:
+    """Real data captured from macOS: CHATSTATS_TESTDATA_DIR when set, else ../shared/testdata beside the clone."""
+    return Path(os.environ.get("CHATSTATS_TESTDATA_DIR") or REPO_ROOT.parent / "shared" / "testdata")
+
+
+def missing_testdata_reason(folder: Path) -> str | None:
+    """Why tests that need the shared data skip (None: it is there)."""
+    if folder.is_dir():
+        return None
+    return (f"shared test data not found at {folder}: set CHATSTATS_TESTDATA_DIR to its folder "
+            "(CI keeps it at ../shared/testdata beside the clone)")
+
+
+SHARED_TESTDATA = shared_testdata()
 
 
 @pytest.fixture(scope="session")
 def testdata_dir() -> Path:
     """Real data captured from macOS; skip, saying where it was looked for, when there is none."""
-    if not SHARED_TESTDATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_TESTDATA}: set CHATSTATS_TESTDATA_DIR to its folder "
-                    "(CI keeps it at ../shared/testdata beside the clone)")
+    reason = missing_testdata_reason(SHARED_TESTDATA)
+    if reason is not None:
+        pytest.skip(reason)
     return SHARED_TESTDATA
 
 

@@ -131,7 +131,8 @@ def _as_nobody(args: list[str], data_dir: Path, monkeypatch: pytest.MonkeyPatch,
 
     import backend.cli.progress
     import backend.mirror.importer
-    import backend.source.backup  # noqa: F401 - imported before the privileges are dropped
+    import backend.source.backup
+    import backend.source.locate  # noqa: F401 - imported before the privileges are dropped
     from backend.cli.main import import_
     from backend.config import reset_settings_cache
 

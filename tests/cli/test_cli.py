@@ -37,6 +37,19 @@ def test_doctor_reports_an_unwritable_data_dir(tmp_path):
     assert result.returncode == 1
 
 
+def test_doctor_exits_non_zero_on_a_damaged_source_but_not_on_a_missing_one(tmp_path, isolated_data_dir):
+    damaged = tmp_path / "Messages" / "chat.db"
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"not a database" * 100)
+    result = _run("doctor", "--json", env={"CHATSTATS_SOURCE_CHAT_DB": str(damaged)})
+    report = json.loads(result.stdout)
+    source = next(c for c in report["checks"] if c["name"] == "source chat.db")
+    assert source["ok"] is False and source["blocking"] is True and "not an SQLite database" in source["detail"]
+    assert report["problems"] == 1 and result.returncode == 1
+    missing = _run("doctor", "--json")  # conftest: CHATSTATS_SOURCE_CHAT_DB names a missing file
+    assert json.loads(missing.stdout)["problems"] == 0 and missing.returncode == 0
+
+
 def test_migrate_prints_the_revision(isolated_data_dir):
     result = _run("migrate")
     assert result.returncode == 0, result.stderr
@@ -112,3 +125,28 @@ def test_the_inbox_url_is_announced_once_on_a_terminal_and_never_into_a_log(caps
     assert terminal.getvalue().count("#token=t") == 1
     _announce("http://127.0.0.1:5/app/#token=t")  # stderr is captured here: not a terminal, nothing said
     assert "#token=t" not in capsys.readouterr().err
+
+
+def test_doctor_reads_the_source_the_import_would_read_a_backup_folder(tmp_path, monkeypatch):
+    import sqlite3
+    from contextlib import closing
+
+    from backend.config import get_settings, reset_settings_cache
+    from backend.doctor.service import check_source_chat_db
+    from backend.source.backup import write_fake_backup
+    from backend.source.demo.generator import generate_demo_source
+
+    phone = tmp_path / "phone"
+    generate_demo_source(phone, messages=80, chats=3, contacts=5, seed=2)
+    backup = tmp_path / "Backup" / "device"
+    write_fake_backup(backup, sms_db=phone / "chat.db", addressbook_db=None)
+    with closing(sqlite3.connect(phone / "chat.db")) as conn:
+        expected = conn.execute("SELECT count(*) FROM message").fetchone()[0]
+    monkeypatch.setenv("CHATSTATS_SOURCE_CHAT_DB", str(backup))
+    reset_settings_cache()
+    check = check_source_chat_db(get_settings())
+    assert check.ok and f"({expected} messages;" in check.detail and "iPhone backup" in check.detail
+    (backup / "Manifest.db").unlink()
+    (backup / "Manifest.plist").write_bytes(b"")  # still a backup folder, now an unusable one
+    broken = check_source_chat_db(get_settings())
+    assert not broken.ok and "Manifest.db" in broken.detail

@@ -9,11 +9,11 @@ import redis
 from kombu.exceptions import KombuError
 from sqlalchemy import Engine
 
-from backend.admin import repo
 from backend.admin.exceptions import BrokerUnavailable, FailedTaskNotFound
 from backend.admin.schemas import FailedTask, FailedTaskList, PurgeResult
 from backend.db.session import run_write, session_scope
 from backend.worker import failures
+from backend.worker import failures_repo as repo
 from backend.worker.celery_app import app as celery_app
 from backend.worker.celery_app import celery_url
 

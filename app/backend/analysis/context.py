@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from backend.analysis import context_repo as repo
 from backend.conversations.service import ConversationNotFound
-from backend.db.session import fetch_all, fetch_one
 
 ME = "Me"
 PROMPT_REACTIONS = frozenset({"love", "like", "dislike", "laugh", "emphasize", "question", "emoji"})
@@ -47,15 +47,12 @@ def estimate_tokens(payload: dict[str, Any]) -> int:
 
 
 def conversation_context(conn: Connection, conversation_id: int) -> ConversationContext:
-    conversation = fetch_one(conn, "SELECT id, chat_id, revision FROM conversations WHERE id = :id",
-                             {"id": conversation_id})
+    conversation = repo.get_conversation(conn, conversation_id=conversation_id)
     if conversation is None:
         raise ConversationNotFound(f"Conversation {conversation_id} does not exist (deleted or re-imported?).")
-    messages = _messages(conn, conversation_id)
-    reactions = _reactions(conn, conversation_id)
-    members = [r["contact_id"] for r in fetch_all(
-        conn, "SELECT contact_id FROM chat_participants WHERE chat_id = :c AND is_active = 1 ORDER BY contact_id",
-        {"c": conversation["chat_id"]})]
+    messages = repo.list_prompt_messages(conn, conversation_id=conversation_id)
+    reactions = _by_message(repo.list_active_reactions(conn, conversation_id=conversation_id))
+    members = repo.list_active_member_ids(conn, chat_id=conversation["chat_id"])
     names = _Names(conn)
 
     participants: list[dict[str, Any]] = [{"name": ME, "is_me": True}]
@@ -93,25 +90,7 @@ def iso_local(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone().isoformat(timespec="seconds")
 
 
-def _messages(conn: Connection, conversation_id: int) -> list[dict[str, Any]]:
-    return fetch_all(conn, """
-        SELECT m.id, m.is_from_me, m.sender_contact_id, m.sender_handle, m.sent_at, m.text,
-               (SELECT group_concat(coalesce(a.transfer_name, a.mime_type, 'file'), ', ')
-                FROM attachments a WHERE a.message_id = m.id) AS attachments
-        FROM messages m
-        WHERE m.conversation_id = :c AND m.deleted_at IS NULL AND m.kind = 'message' AND m.is_unsent = 0
-          AND m.retracted_at IS NULL
-        ORDER BY m.sent_at, m.id
-    """, {"c": conversation_id})
-
-
-def _reactions(conn: Connection, conversation_id: int) -> dict[int, list[dict[str, Any]]]:
-    rows = fetch_all(conn, """
-        SELECT r.message_id, r.kind, r.emoji, r.is_from_me, r.sender_contact_id, r.sender_key
-        FROM reactions r JOIN messages m ON m.id = r.message_id
-        WHERE m.conversation_id = :c AND r.is_active = 1
-        ORDER BY r.reacted_at, r.id
-    """, {"c": conversation_id})
+def _by_message(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     by_message: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         if row["kind"] in PROMPT_REACTIONS:
@@ -155,12 +134,7 @@ class _Names:
         for _ in range(MAX_MERGE_DEPTH):
             if next_id is None:
                 break
-            found = fetch_one(self._conn, """
-                SELECT c.id, c.display_name, c.first_name, c.last_name, c.nickname, c.organization, c.merged_into_id,
-                       (SELECT ci.value FROM contact_identifiers ci WHERE ci.contact_id = c.id ORDER BY ci.id LIMIT 1)
-                         AS identifier
-                FROM contacts c WHERE c.id = :id
-            """, {"id": next_id})
+            found = repo.get_contact(self._conn, contact_id=next_id)
             if found is None:
                 break
             contact, next_id = found, found["merged_into_id"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.events.handlers import handles
+from backend.events.types import ConversationReadyForAnalysis
+from backend.worker import task_refs
 from backend.worker.celery_app import app
 
 
-@handles("conversation.ready_for_analysis")
-def enqueue_batch_passes(payload: dict[str, Any]) -> None:
-    app.send_task("analysis.enqueue_batch_passes", args=[payload["conversation_id"], payload["revision"]])
+@handles(ConversationReadyForAnalysis)
+def enqueue_batch_passes(event: ConversationReadyForAnalysis) -> None:
+    task_refs.ENQUEUE_BATCH_PASSES.send(app, event.conversation_id, event.revision)

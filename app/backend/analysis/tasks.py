@@ -15,12 +15,13 @@ from backend.db.engine import get_engine
 from backend.db.session import session_scope
 from backend.events.publish import relay_now
 from backend.llm.errors import LLMTransientError
+from backend.worker import task_refs
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask, TransientError, redacted_argsrepr
 
 STALE_AFTER_MS = 5 * 60_000
 BEAT_SCHEDULE = {
-    "requeue-stale-jobs": {"task": "analysis.requeue_stale_jobs", "schedule": 120.0},
+    "requeue-stale-jobs": task_refs.REQUEUE_STALE_JOBS.beat(120.0),
 }
 app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 
@@ -29,7 +30,7 @@ class ModelUnavailable(TransientError):
     """The model provider failed in a way a later attempt can get past (rate limit, timeout, 5xx)."""
 
 
-@app.task(name="analysis.run_job", base=ChatStatsTask, ignore_result=True)
+@app.task(name=task_refs.RUN_JOB.name, base=ChatStatsTask, ignore_result=True)
 def run_analysis_job(job_id: int) -> str:
     step = jobs.run_job(get_engine(), job_id)
     if step == "needs_llm":
@@ -37,7 +38,7 @@ def run_analysis_job(job_id: int) -> str:
     return step
 
 
-@app.task(name="llm.call_llm", base=ChatStatsTask, ignore_result=True, max_retries=8,
+@app.task(name=task_refs.CALL_LLM.name, base=ChatStatsTask, ignore_result=True, max_retries=8,
           retry_backoff_base_s=5.0, retry_backoff_max_s=300.0)
 def call_llm(job_id: int) -> bool:
     try:
@@ -53,7 +54,7 @@ def call_llm(job_id: int) -> bool:
     return True
 
 
-@app.task(name="analysis.persist_result", base=ChatStatsTask, ignore_result=True)
+@app.task(name=task_refs.PERSIST_RESULT.name, base=ChatStatsTask, ignore_result=True)
 def persist_result(job_id: int, payload: dict[str, Any]) -> bool:
     written = persist.persist_result(get_engine(), job_id, payload)
     if written:
@@ -61,12 +62,12 @@ def persist_result(job_id: int, payload: dict[str, Any]) -> bool:
     return written
 
 
-@app.task(name="analysis.record_job_failure", base=ChatStatsTask, ignore_result=True)
+@app.task(name=task_refs.RECORD_JOB_FAILURE.name, base=ChatStatsTask, ignore_result=True)
 def record_job_failure(job_id: int, error: str) -> None:
     jobs.fail_job(get_engine(), job_id, error)
 
 
-@app.task(name="analysis.enqueue_batch_passes", base=ChatStatsTask, ignore_result=True)
+@app.task(name=task_refs.ENQUEUE_BATCH_PASSES.name, base=ChatStatsTask, ignore_result=True)
 def enqueue_batch_passes(conversation_id: int, revision: int) -> list[int]:
     created = jobs.ensure_batch_jobs(get_engine(), conversation_id=conversation_id, revision=revision)
     for job_id in created:
@@ -74,7 +75,7 @@ def enqueue_batch_passes(conversation_id: int, revision: int) -> list[int]:
     return created
 
 
-@app.task(name="analysis.requeue_stale_jobs", base=ChatStatsTask, record_failures=False, ignore_result=True)
+@app.task(name=task_refs.REQUEUE_STALE_JOBS.name, base=ChatStatsTask, record_failures=False, ignore_result=True)
 def requeue_stale_jobs() -> int:
     """Jobs whose task message vanished (a wiped Redis) are sent again; running them twice is harmless."""
     with session_scope(get_engine()) as conn:

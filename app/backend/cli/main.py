@@ -56,7 +56,8 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON ob
 
     checks = run_checks(get_settings())
     if as_json:
-        print(json.dumps({"ok": all(c.ok for c in checks), "checks": [c.to_json() for c in checks]}))
+        print(json.dumps({"ok": all(c.ok for c in checks), "problems": sum(c.problem for c in checks),
+                          "checks": [c.to_json() for c in checks]}))
     else:
         for check in checks:
             print(f"[{'ok' if check.ok else '!!'}] {check.name}: {check.detail}")
@@ -64,7 +65,7 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON ob
                 print(f"     fix: {check.fix}")
             elif check.fix:
                 print(f"     note: {check.fix}")
-    if not all(c.ok for c in checks if c.name != "source chat.db"):
+    if any(check.problem for check in checks):  # a missing chat.db is not one: demo data covers it
         raise typer.Exit(code=1)
 
 
@@ -90,8 +91,9 @@ def mcp(privacy: str = typer.Option(None, "--privacy", help="full, redacted or a
 @app.command("import")
 @handle_errors
 def import_(
-    source: Path = typer.Option(None, "--source", help="chat.db to import (default: CHATSTATS_SOURCE_CHAT_DB)"),
-    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: beside a demo "
+    source: Path = typer.Option(None, "--source", help="chat.db to import, or a folder holding one, or an iPhone "
+                                "backup folder (default: CHATSTATS_SOURCE_CHAT_DB)"),
+    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: beside the "
                                      "source, else CHATSTATS_ADDRESSBOOK_DIR)"),
     backup: Path = typer.Option(None, "--backup", help="an unencrypted iPhone backup folder (finds sms.db "
                                 "and the address book through Manifest.db)"),
@@ -99,21 +101,13 @@ def import_(
     """Mirror a Messages database and its contacts into central.db; prints a JSON summary last."""
     from backend.cli.progress import progress_reporter
     from backend.mirror.importer import import_source
-    from backend.source.backup import resolve_backup
-    from backend.source.chatdb.reader import resolve_source
+    from backend.source.locate import choose_source
 
     settings = get_settings()
-    iphone_addressbook = None
-    if backup is not None:
-        found = resolve_backup(backup)
-        source, iphone_addressbook = found.sms_db, found.addressbook_db
-    source = resolve_source(source or settings.source_chat_db)  # a folder: the chat.db in it
-    if addressbook is None and backup is None:
-        beside = source.expanduser().parent / "AddressBook"
-        addressbook = beside if beside.is_dir() else settings.addressbook_dir
+    chosen = choose_source(settings, source=source, addressbook=addressbook, backup=backup)
     with progress_reporter() as progress:
-        summary = import_source(settings, source=source, addressbook_dir=addressbook,
-                                iphone_addressbook=iphone_addressbook, progress=progress)
+        summary = import_source(settings, source=chosen.chat_db, addressbook_dir=chosen.addressbook_dir,
+                                iphone_addressbook=chosen.iphone_addressbook, progress=progress)
     print(json.dumps(summary.to_json()))
 
 
@@ -187,16 +181,17 @@ def run(
 
     from backend.cli.serve import serve as run_server
     from backend.mirror.importer import import_source
-    from backend.mirror.sources import default_source, demo_dir
+    from backend.source.locate import choose_source, ensure_demo_source
 
     settings = get_settings()
-    source, addressbook = default_source(settings, demo_messages=demo_messages)
-    summary = import_source(settings, source=source, addressbook_dir=addressbook)
+    chosen = ensure_demo_source(choose_source(settings, if_missing="demo"), messages=demo_messages)
+    summary = import_source(settings, source=chosen.chat_db, addressbook_dir=chosen.addressbook_dir,
+                            iphone_addressbook=chosen.iphone_addressbook)
     print(json.dumps(summary.to_json()), flush=True)
-    if source.parent == demo_dir() and demo_rate > 0:
+    if chosen.demo and demo_rate > 0:
         from backend.source.demo.live import run_live
 
-        threading.Thread(target=run_live, args=(source,), kwargs={"rate": demo_rate}, name="demo-writer",
+        threading.Thread(target=run_live, args=(chosen.chat_db,), kwargs={"rate": demo_rate}, name="demo-writer",
                          daemon=True).start()
     run_server(settings)
 

@@ -141,7 +141,7 @@ def up(*, source: Path | None, addressbook: Path | None, demo: bool, demo_if_mis
 
     pinger = CeleryPinger(redis_url)
     token = settings.api_token or secrets.token_urlsafe(32)
-    env = child_env(settings, redis_url=redis_url, source=prepared.source, addressbook=prepared.addressbook,
+    env = child_env(settings, redis_url=redis_url, source=prepared.configured, addressbook=prepared.addressbook,
                     token=token)
     supervisor = Supervisor(supervised_children(data_dir, redis=private_redis, pinger=pinger), env, stop=stop,
                             emit=emit, parent=parent, start_timeout=settings.start_timeout_s or None)

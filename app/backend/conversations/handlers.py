@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.events.handlers import handles
+from backend.events.types import ConversationSealed
+from backend.worker import task_refs
 from backend.worker.celery_app import app
 
 
-@handles("conversation.sealed")
-def finalize_when_sealed(payload: dict[str, Any]) -> None:
-    app.send_task("conversations.finalize", args=[payload["conversation_id"], payload["revision"]])
+@handles(ConversationSealed)
+def finalize_when_sealed(event: ConversationSealed) -> None:
+    task_refs.FINALIZE_CONVERSATION.send(app, event.conversation_id, event.revision)

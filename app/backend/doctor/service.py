@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from backend.config import OFFLINE_LLM_MODEL, Settings
+from backend.errors import BackendError
 from backend.worker.redis_server import find_redis_server
 
 
@@ -17,36 +16,46 @@ class Check:
     ok: bool
     detail: str
     fix: str | None = None
+    blocking: bool = True  # False: a gap the app covers (no Messages database: demo data); doctor still exits 0
+
+    @property
+    def problem(self) -> bool:
+        """What makes `chatstats doctor` exit non-zero."""
+        return not self.ok and self.blocking
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
 
 
-def check_source_chat_db(path: Path) -> Check:
-    path = path.expanduser()
-    if not path.exists():
-        parent_readable = path.parent.exists() and os.access(path.parent, os.R_OK)
-        if path.parent.exists() and not parent_readable:
-            return Check("source chat.db", False, f"{path.parent} is not readable",
-                         _full_disk_access_fix())
+def check_source_chat_db(settings: Settings) -> Check:
+    """The source `chatstats import` and `up` would read (source/locate.py decides), opened and counted."""
+    from backend.source.backup import BackupUnreadable  # noqa: PLC0415 - doctor starts light
+    from backend.source.chatdb.reader import ChatDbReader  # noqa: PLC0415 - doctor starts light
+    from backend.source.errors import SourceDatabaseMissing, SourceDatabaseUnreadable  # noqa: PLC0415 - idem
+    from backend.source.locate import choose_source  # noqa: PLC0415 - doctor starts light
+
+    try:
+        chosen = choose_source(settings)
+        reader = ChatDbReader.open(chosen.chat_db)
+        try:
+            count = reader.count_messages()
+        finally:
+            reader.close()
+    except SourceDatabaseMissing as exc:
         return Check(
-            "source chat.db", False, f"no Messages database at {path}",
+            "source chat.db", False, exc.message.split(". ")[0],
             "Use demo data: `chatstats demo-source ./demo && chatstats import --source ./demo/chat.db` "
             "(or `make run`, which does this for you), or set CHATSTATS_SOURCE_CHAT_DB to a chat.db copy.",
+            blocking=False,  # expected off a Mac: demo data covers it
         )
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            count = conn.execute("SELECT count(*) FROM message").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        text = str(exc).lower()
-        if "unable to open" in text or "authorization" in text or "permission" in text:
-            return Check("source chat.db", False, f"cannot open {path}: {exc}", _full_disk_access_fix())
-        return Check("source chat.db", False, f"{path} is not a readable Messages database: {exc}",
+    except BackupUnreadable as exc:
+        return Check("source chat.db", False, exc.message, "Choose an unencrypted, finished iPhone backup.")
+    except SourceDatabaseUnreadable as exc:
+        return Check("source chat.db", False, exc.message, _full_disk_access_fix())
+    except BackendError as exc:  # damaged, locked, not a Messages database
+        return Check("source chat.db", False, exc.message,
                      "Check that the file is a copy of ~/Library/Messages/chat.db and not damaged.")
-    return Check("source chat.db", True, f"{path} readable ({count} messages)")
+    return Check("source chat.db", True, f"{chosen.chat_db} readable ({count} messages; {chosen.reason})")
 
 
 def _full_disk_access_fix() -> str:
@@ -88,7 +97,7 @@ def check_data_dir(path: Path) -> Check:
 
 def run_checks(settings: Settings) -> list[Check]:
     return [
-        check_source_chat_db(settings.source_chat_db),
+        check_source_chat_db(settings),
         check_redis(settings),
         check_llm(settings),
         check_data_dir(settings.data_dir),

@@ -24,6 +24,8 @@ from backend.db.clock import now_ms
 from backend.db.session import run_write, session_scope
 from backend.events import outbox
 from backend.events.handlers import dispatch
+from backend.events.types import MalformedEvent
+from backend.worker import failures, queues, task_refs
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +162,16 @@ class EventConsumer:
             if not fields:  # trimmed away while pending
                 self.client.xack(STREAM, GROUP, entry_id)
                 continue
-            event = {k.decode(): v.decode() for k, v in fields.items()}
-            event["payload"] = json.loads(event["payload"])
+            event = decode_entry(fields)
             try:
-                dispatch(event["name"], event["payload"], outbox_id=int(event["outbox_id"]))
+                dispatch(str(event.get("name")), event.get("payload"), outbox_id=outbox_id_of(event))
+            except MalformedEvent as exc:  # no redelivery can help: recorded for good, then acknowledged
+                self._record_malformed(event, exc)
+                self.client.xack(STREAM, GROUP, entry_id)
+                continue
             except Exception:
-                log.exception("handler of %s (outbox %s) failed; it will be retried", event["name"],
-                              event["outbox_id"])
+                log.exception("handler of %s (outbox %s) failed; it will be retried", event.get("name"),
+                              event.get("outbox_id"))
                 continue
             self.client.xack(STREAM, GROUP, entry_id)
             done += 1
@@ -174,3 +179,34 @@ class EventConsumer:
             if self.on_handled is not None:
                 self.on_handled(event)
         return done
+
+    def _record_malformed(self, event: dict[str, Any], exc: MalformedEvent) -> None:
+        """In failed_tasks as the task that dispatches one event (abandoned at once; an admin retry re-sends it
+        to a worker, e.g. once a newer version knows the event). A ledger that cannot be written raises, and the
+        entry stays pending for a later delivery instead of being lost."""
+        outbox_id = outbox_id_of(event)
+        row = failures.record_failure(
+            task_id=f"outbox-{outbox_id}", task_name=task_refs.DISPATCH_EVENT.name, queue=queues.EVENTS,
+            args=task_refs.DISPATCH_EVENT.message(str(event.get("name")), event.get("payload"), outbox_id)[0],
+            kwargs={}, exc=exc, permanent=True, engine=self.engine)
+        log.error("event %s (outbox %s) is malformed, recorded as failed task %s: %s", event.get("name"),
+                  outbox_id, row["id"], exc.message)
+
+
+def decode_entry(fields: dict[Any, Any]) -> dict[str, Any]:
+    """A stream entry as text, its payload parsed when it is JSON (left as text when not: dispatch rejects it)."""
+    event: dict[str, Any] = {
+        (k.decode(errors="replace") if isinstance(k, bytes) else str(k)):
+        (v.decode(errors="replace") if isinstance(v, bytes) else v) for k, v in fields.items()}
+    try:
+        event["payload"] = json.loads(event["payload"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    return event
+
+
+def outbox_id_of(event: dict[str, Any]) -> int:
+    try:
+        return int(event.get("outbox_id", 0))
+    except (TypeError, ValueError):
+        return 0

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, dataclass_transform
 
+from backend.errors import BackendError
+
 E = TypeVar("E")
 _REGISTRY: dict[str, type] = {}
+
+
+class MalformedEvent(BackendError):
+    """A stream entry that is no event this code knows: an unknown name, a missing field, a value of the wrong
+    type. Delivering it again cannot help; the consumer records it as a permanent failure, with this reason
+    (a 4xx domain error: the task base class abandons it at once too)."""
+
+    status_code = 422
+    code = "malformed_event"
 
 
 @dataclass_transform(frozen_default=True)
@@ -27,6 +40,57 @@ def event(name: str) -> Callable[[type[E]], type[E]]:
 
 def to_payload(evt: Any) -> dict[str, Any]:
     return dataclasses.asdict(evt)
+
+
+def event_class(name: str) -> type | None:
+    return _REGISTRY.get(name)
+
+
+def from_payload(name: str, payload: Any) -> Any:
+    """The typed event of a stored payload (the inverse of `to_payload`); raises MalformedEvent with the reason.
+
+    Keys the class does not have are ignored (a newer writer may add fields); a missing field without a default,
+    or a value not of the field's type (bool is not an int here), is malformed.
+    """
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise MalformedEvent(f"unknown event {name!r}")
+    if not isinstance(payload, dict):
+        raise MalformedEvent(f"{name}: payload is {type(payload).__name__}, not an object")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in payload:
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise MalformedEvent(f"{name}: missing field {field.name!r}")
+            continue
+        value, hint = payload[field.name], hints[field.name]
+        if not _is_instance(value, hint):
+            raise MalformedEvent(f"{name}: field {field.name!r} is {_short(value)}, not {_type_name(hint)}")
+        values[field.name] = value
+    return cls(**values)
+
+
+def _is_instance(value: Any, hint: Any) -> bool:
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_is_instance(value, arm) for arm in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    origin = typing.get_origin(hint) or hint
+    return isinstance(value, origin)
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint)
 
 
 @event("message.created")

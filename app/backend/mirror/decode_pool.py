@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.conversations.split import conversation_spans
-from backend.mirror.chats import UNKNOWN_CHAT_KEY
 from backend.mirror.messages import BodyTexts, body_extras, summary_edits
+from backend.mirror.resolution import UNKNOWN_CHAT_KEY
 from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.capabilities import SchemaCapabilities
 from backend.source.chatdb.reader import change_signature

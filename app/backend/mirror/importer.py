@@ -25,12 +25,9 @@ from backend.db import migrate
 from backend.db.engine import create_db_engine, dispose_engines, get_engine
 from backend.db.session import fetch_value, session_scope, sqlite_of, write_transaction
 from backend.mirror import repo, state
-from backend.mirror.chats import Chats, resolve_chats
 from backend.mirror.decode_pool import PendingPreRead
-from backend.mirror.people import People, resolve_people
+from backend.mirror.resolution import AddressBooks, Chats, People, resolve
 from backend.mirror.writer import MirrorWriter, WriteStats
-from backend.source.addressbook import AddressBookUnreadable
-from backend.source.addressbook.reader import SourceContact, merge_contacts, read_contacts
 from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.reader import ChatDbReader
 
@@ -80,14 +77,15 @@ def import_source(
     source = reader.path  # a folder given as --source: the chat.db in it
     try:
         warnings: list[str] = []
-        contacts = _read_addressbook(addressbook_dir, iphone_addressbook, settings, warnings)
+        contacts, problems = AddressBooks(addressbook_dir, iphone_addressbook).read(
+            default_region=settings.default_region)
+        for problem in problems:
+            warnings.append(f"contacts not imported: {problem}")
+            log.warning("contacts not imported: %s", problem)
         progress("contacts", len(contacts), len(contacts))
-        people = resolve_people(merge_contacts(contacts), reader.handles(), default_region=settings.default_region)
-        key_by_identifier = {value: ident.contact_key for value, ident in people.identifiers.items()}
-        for handle in people.handles:
-            key_by_identifier.setdefault(handle.identifier, handle.contact_key)
-        chats = resolve_chats(reader.chats(), reader.chat_handles(),
-                              handle_key_by_rowid=people.handle_key_by_rowid, key_by_identifier=key_by_identifier)
+        resolved = resolve(contacts, reader.handles(), reader.chats(), reader.chat_handles(),
+                           default_region=settings.default_region)
+        people, chats = resolved.people, resolved.chats
         target = settings.central_db_path
         engine = get_engine(target)
         migrate.upgrade(engine)
@@ -133,22 +131,6 @@ def is_mirrored(settings: Settings, source: Path) -> bool:
         mirrored = repo.get_sync_state(conn, state.SOURCE_KEY)
         cursor = repo.get_sync_state(conn, state.CURSOR_KEY)
     return mirrored == str(Path(source).expanduser().resolve()) and cursor is not None
-
-
-def _read_addressbook(addressbook_dir: str | Path | None, iphone_addressbook: str | Path | None, settings: Settings,
-                      warnings: list[str]) -> list[SourceContact]:
-    from backend.source.addressbook.reader import read_iphone_addressbook  # noqa: PLC0415 - only for an iPhone backup
-
-    contacts: list[SourceContact] = []
-    try:
-        if addressbook_dir is not None:
-            contacts.extend(read_contacts(Path(addressbook_dir).expanduser(), default_region=settings.default_region))
-        if iphone_addressbook is not None:
-            contacts.extend(read_iphone_addressbook(Path(iphone_addressbook), default_region=settings.default_region))
-    except AddressBookUnreadable as exc:
-        warnings.append(f"contacts not imported: {exc}")
-        log.warning("contacts not imported: %s", exc)
-    return contacts
 
 
 def _warnings(stats: WriteStats) -> list[str]:

@@ -248,20 +248,23 @@ def next_message_id(conn: Connection) -> int:
 
 
 def fts_insert(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
-    """rows: (message_id, text) of messages whose text is new: into the word index and the marks."""
+    """rows: (message_id, text) of messages whose text is new: into the word and trigram indexes and the marks."""
     execute_many(conn, "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", rows)
+    execute_many(conn, "INSERT INTO messages_trigram (rowid, text) VALUES (?, ?)", rows)
     execute_many(conn, "INSERT OR IGNORE INTO message_marks (mark, message_id) VALUES (?, ?)", mark_rows(rows))
 
 
 def fts_delete(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
     """rows: (message_id, old_text) of messages whose indexed text changes or goes."""
     execute_many(conn, "INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", rows)
+    execute_many(conn, "INSERT INTO messages_trigram (messages_trigram, rowid, text) VALUES ('delete', ?, ?)", rows)
     execute_many(conn, "DELETE FROM message_marks WHERE message_id = ?", [(row[0],) for row in rows])
 
 
 def fts_rebuild(conn: Connection) -> None:
-    """Both indexes of message text (words and marks) rebuilt from the messages."""
+    """The indexes of message text (words, trigrams and marks) rebuilt from the messages."""
     conn.exec_driver_sql("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+    conn.exec_driver_sql("INSERT INTO messages_trigram (messages_trigram) VALUES ('rebuild')")
     conn.exec_driver_sql("DELETE FROM message_marks")
     raw = conn.connection.driver_connection
     assert raw is not None  # a live DBAPI connection under an open Connection

@@ -21,7 +21,6 @@ from sqlalchemy import Connection
 from backend.db.session import sqlite_of
 from backend.mirror import people_repo, repo
 from backend.mirror.attachments import LocatedAttachments, link_attachments, locate_attachments
-from backend.mirror.chats import Chats, unknown_chat
 from backend.mirror.conversation_placement import ConversationPlacement
 from backend.mirror.decode_pool import Decoded, PendingDecodes, PendingPreRead, start_decoding
 from backend.mirror.messages import (
@@ -31,7 +30,7 @@ from backend.mirror.messages import (
     latest_reactions,
     reaction_event,
 )
-from backend.mirror.people import People
+from backend.mirror.resolution import Chats, People, unknown_chat
 from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.capabilities import SchemaCapabilities
 from backend.source.dates import APPLE_EPOCH_UNIX_MS

@@ -19,19 +19,23 @@ def _fold(text: str) -> str:
     return "".join(out)
 
 
-def _patterns(parsed: ParsedQuery) -> list[re.Pattern[str]]:
-    patterns = [re.compile(rf"(?<![^\W_]){re.escape(_fold(w))}[^\W_]*") for w in parsed.words]
+def _patterns(parsed: ParsedQuery, *, inside: bool) -> list[re.Pattern[str]]:
+    if inside:  # a partial match: the words wherever they are, as typed (case folded)
+        patterns = [re.compile(re.escape(w.lower())) for w in parsed.words]
+    else:
+        patterns = [re.compile(rf"(?<![^\W_]){re.escape(_fold(w))}[^\W_]*") for w in parsed.words]
     patterns += [re.compile(r"(?<![^\W_])" + r"(?:[\W_]+)".join(re.escape(_fold(w)) for w in phrase)
                             + r"(?![^\W_])") for phrase in parsed.phrases]
     return patterns
 
 
-def highlights(text: str | None, parsed: ParsedQuery) -> list[tuple[int, int]]:
-    """Sorted, non-overlapping spans of `text` that the query matched."""
+def highlights(text: str | None, parsed: ParsedQuery, *, inside: bool = False) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping spans of `text` that the query matched; `inside`: a partial match (the words
+    inside longer words)."""
     if not text:
         return []
-    folded = _fold(text)
-    spans = [found.span() for pattern in _patterns(parsed) for found in pattern.finditer(folded)]
+    folded = text.lower() if inside and len(text.lower()) == len(text) else _fold(text)
+    spans = [found.span() for pattern in _patterns(parsed, inside=inside) for found in pattern.finditer(folded)]
     if parsed.symbols:
         wanted = set(parsed.symbols)
         spans += [(start, end) for start, end, cluster in symbol_spans(text)

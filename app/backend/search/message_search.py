@@ -23,6 +23,7 @@ from backend.search import repo, service
 from backend.search.exceptions import InvalidSearch
 from backend.search.highlight import highlights
 from backend.search.query import ParsedQuery, parse_query
+from backend.search.stages import stage
 from backend.search.words import query_words
 
 Sort = Literal["relevance", "newest", "oldest"]
@@ -35,6 +36,10 @@ RRF_K = 60
 W_FTS = 1.0
 W_VECTOR = 1.0
 W_RELATED = 0.9  # a related message (no word matched) counts this share of its chunk's vector score
+RANK_WINDOW = 2000  # the head ranks by bm25 among this many most recent matches of any term
+W_ALL = 0.0  # messages matching every term: this weight more, by their bm25 rank among those
+EMBED_QUESTION = False  # the vector side embeds the query as typed (function words kept), not its content words
+PARTIAL_BELOW = 50  # fewer word matches than this: messages holding the words inside longer words follow
 
 
 def checked_sort(value: str) -> Sort:
@@ -91,6 +96,23 @@ def resolve_filters(engine: Engine, parsed: ParsedQuery, given: SearchFilters) -
     }, unmatched
 
 
+def _partial_where(parsed: ParsedQuery, where: dict[str, Any]) -> dict[str, Any] | None:
+    """The filters of the partial matches of a query: messages not matching its words as words (or word
+    starts) but holding each word inside a longer one ("inner" in "dinner"), as typed. Words of three or
+    more characters are looked up in the trigram index (case-insensitive, diacritics as typed); shorter ones
+    only in scripts written without spaces between words (as typed, e.g. 東京 inside 東京に行く), while a short
+    Latin word ("ok") still has to start a word. Phrases and every filter hold as in the full match. None when
+    no word can match inside another."""
+    inside = [w for w in parsed.words if len(w) >= 3]
+    short = [w for w in parsed.words if len(w) < 3 and not w.isascii()]
+    if not (inside or short) or not where.get("match"):
+        return None
+    kept = [w for w in parsed.words if w not in inside and w not in short]
+    match = " ".join([f'"{w}"*' for w in kept] + ['"' + " ".join(p) + '"' for p in parsed.phrases])
+    return {**where, "match": match or None, "trigram": " ".join(f'"{w}"' for w in inside) or None,
+            "contains": short, "not_match": where["match"]}
+
+
 def _vector_filters(filters: dict[str, Any]) -> dict[str, Any]:
     """The scope the vector index is searched in (what search.service understands)."""
     chats = filters.get("chat_ids")
@@ -106,22 +128,48 @@ def _vector_side(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     if not text.strip():
         return {}, []
     model = get_settings().embedding_model
-    chunks = service.vector_ranking(engine, text, _vector_filters(filters), model=model, limit=CHUNKS)
+    chunks = service.vector_ranking(engine, parsed.question if EMBED_QUESTION else text, _vector_filters(filters),
+                                    model=model, limit=CHUNKS)
     chunk_rank: dict[int, int] = {}
     for rank, chunk in enumerate(chunks, start=1):
         for message_id in chunk["message_ids"]:
             chunk_rank.setdefault(message_id, rank)
     words = set(query_words(text))
-    with session_scope(engine) as conn:
+    with stage("vector.related_sql"), session_scope(engine) as conn:
         # the words are what a related message need not share; symbols, has:link and the filters still hold
-        passing = repo.keep_matching(conn, ids=list(chunk_rank), filters={**filters, "match": None})
-        texts = repo.get_message_texts(conn, ids=list(passing))
-    related: list[tuple[int, int]] = []
-    for rank, chunk in enumerate(chunks, start=1):
-        members = [m for m in chunk["message_ids"] if m in passing and chunk_rank[m] == rank]
-        members.sort(key=lambda m: (-len(words & set(query_words(texts.get(m, "")))), -len(texts.get(m, "")), m))
-        related += [(m, rank) for m in members[:RELATED_PER_CHUNK]]
-    return {m: r for m, r in chunk_rank.items() if m in passing}, related
+        texts = repo.get_matching_texts(conn, ids=list(chunk_rank), filters={**filters, "match": None})
+    with stage("vector.pick"):
+        related: list[tuple[int, int]] = []
+        shared = {m: len(words.intersection(query_words(text))) for m, text in texts.items()}
+        for rank, chunk in enumerate(chunks, start=1):
+            members = [m for m in chunk["message_ids"] if m in texts and chunk_rank[m] == rank]
+            members.sort(key=lambda m: (-shared[m], -len(texts[m]), m))
+            related += [(m, rank) for m in members[:RELATED_PER_CHUNK]]
+        return {m: r for m, r in chunk_rank.items() if m in texts}, related
+
+
+def _fuse(ranked: list[int], matched: set[int], chunk_rank: dict[int, int], related: list[tuple[int, int]], *,
+          vector_only: bool) -> tuple[list[int], set[int]]:
+    """The fused order (best first) of the full-text ranking and the vector side, and the ids matching every
+    term (none when the vector side is used alone)."""
+    scores: dict[int, float] = {}
+    if vector_only:  # the nearest chunks' messages alone, in chunk order
+        for message_id, rank in related:
+            scores[message_id] = W_VECTOR / (RRF_K + rank)
+        matched = set()
+    else:
+        all_rank = 0
+        for rank, message_id in enumerate(ranked, start=1):
+            scores[message_id] = W_FTS / (RRF_K + rank)
+            if W_ALL and message_id in matched:
+                all_rank += 1
+                scores[message_id] += W_ALL / (RRF_K + all_rank)
+            if message_id in chunk_rank:
+                scores[message_id] += W_VECTOR / (RRF_K + chunk_rank[message_id])
+        for message_id, rank in related:
+            if message_id not in scores:
+                scores[message_id] = W_RELATED * W_VECTOR / (RRF_K + rank)
+    return sorted(scores, key=lambda m: (-scores[m], m)), matched
 
 
 def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any], mode: Mode,
@@ -134,11 +182,11 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     ranked: list[int] = []
     matched: set[int] = set()
     if mode != "vector":
-        with session_scope(engine) as conn:
+        with stage("fts.rank"), session_scope(engine) as conn:
             any_match = parsed.fts_match_any()
             if any_match:
                 ranked = repo.list_matching_by_rank(conn, filters={**filters, "match": any_match}, limit=RANKED,
-                                                    offset=0)
+                                                    offset=0, window=RANK_WINDOW)
                 matched = (set(ranked) if any_match == filters.get("match")
                            else repo.keep_matching(conn, ids=ranked, filters=filters))
             else:  # symbols or filters alone: newest first
@@ -148,20 +196,8 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
     if mode == "fts" or not parsed.text.strip():
         return [(m, m in matched) for m in ranked], [m for m in ranked if m in matched]
     chunk_rank, related = _vector_side(engine, parsed, filters)
-    scores: dict[int, float] = {}
-    if mode == "vector":  # the nearest chunks' messages alone, in chunk order
-        for message_id, rank in related:
-            scores[message_id] = W_VECTOR / (RRF_K + rank)
-        matched = set()
-    else:
-        for rank, message_id in enumerate(ranked, start=1):
-            scores[message_id] = W_FTS / (RRF_K + rank)
-            if message_id in chunk_rank:
-                scores[message_id] += W_VECTOR / (RRF_K + chunk_rank[message_id])
-        for message_id, rank in related:
-            if message_id not in scores:
-                scores[message_id] = W_RELATED * W_VECTOR / (RRF_K + rank)
-    order = sorted(scores, key=lambda m: (-scores[m], m))
+    with stage("fuse"):
+        order, matched = _fuse(ranked, matched, chunk_rank, related, vector_only=mode == "vector")
     return [(m, m in matched) for m in order], [m for m in order if m in matched]
 
 
@@ -169,26 +205,32 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                     offset: int = 0, limit: int = 20, mode: Mode = "hybrid") -> dict[str, Any]:
     """One page of the messages matching `q` (its words, phrases, symbols and typed filters, with `filters`),
     the exact `total`, and each message's highlights."""
-    parsed = parse_query(q)
-    where, unmatched = resolve_filters(engine, parsed, filters or SearchFilters())
+    with stage("parse_filters"):
+        parsed = parse_query(q)
+        where, unmatched = resolve_filters(engine, parsed, filters or SearchFilters())
     page: list[tuple[int, bool]] = []
-    related = 0
-    narrowed = any(where[key] not in (None, False, []) for key in where if key != "match")
+    related = partial = 0
+    listed = 0  # how many messages the order lists before the partial matches
+    narrowed = where["from_me"] is not None or any(where[key] not in (None, False, []) for key in where
+                                                   if key not in ("match", "from_me"))
     if unmatched or not (parsed.has_full_text or narrowed):  # a name matching nobody, or nothing to look for
         total = 0
     else:
         with session_scope(engine) as conn:
-            total = repo.count_matching_messages(conn, filters=where)
+            with stage("count"):
+                total = repo.count_matching_messages(conn, filters=where)
             if sort != "relevance":
+                listed = total
                 page = [(m, True) for m in repo.list_matching_by_time(
                     conn, filters=where, newest_first=sort == "newest", limit=limit, offset=offset)]
         if sort == "relevance":
             head, head_matched = _relevance_head(engine, parsed, where, mode)
             related = sum(1 for _, hit in head if not hit)
+            listed = len(head) + (total - len(head_matched) if mode != "vector" else 0)
             page = head[offset:offset + limit]
             if len(page) < limit and mode != "vector" and total > len(head_matched):
                 deeper = max(0, offset - len(head))
-                with session_scope(engine) as conn:
+                with stage("tail"), session_scope(engine) as conn:
                     if where.get("match"):
                         tail = repo.list_matching_by_rank(conn, filters=where, limit=limit - len(page),
                                                           offset=deeper, exclude=head_matched)
@@ -197,7 +239,17 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                                                           limit=limit - len(page), offset=deeper,
                                                           exclude=head_matched)
                 page += [(m, True) for m in tail]
-    with session_scope(engine) as conn:
+    inside = _partial_where(parsed, where) if not unmatched and total < PARTIAL_BELOW and mode != "vector" else None
+    partial_ids: set[int] = set()
+    if inside is not None:
+        with stage("partial"), session_scope(engine) as conn:
+            partial = repo.count_matching_messages(conn, filters=inside)
+            if partial and len(page) < limit:
+                found = repo.list_matching_by_time(conn, filters=inside, newest_first=sort != "oldest",
+                                                   limit=limit - len(page), offset=max(0, offset - listed))
+                partial_ids = set(found)
+                page += [(m, False) for m in found]
+    with stage("hydrate"), session_scope(engine) as conn:
         rows = repo.get_result_messages(conn, ids=[m for m, _ in page])
     results = []
     for message_id, hit in page:
@@ -207,11 +259,12 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
             "conversation_id": row["conversation_id"], "text": row["text"], "sent_at": row["sent_at"],
             "sender": row["sender"], "sender_contact_id": row["sender_contact_id"],
             "is_from_me": bool(row["is_from_me"]), "has_attachments": bool(row["has_attachments"]),
-            "matched": hit, "highlights": [list(span) for span in highlights(row["text"], parsed)],
+            "matched": hit, "partial": message_id in partial_ids,
+            "highlights": [list(span) for span in highlights(row["text"], parsed, inside=message_id in partial_ids)],
         })
     return {
         "q": q, "sort": sort, "mode": mode, "offset": offset, "limit": limit, "total": total,
-        "related": related, "results": results,
+        "related": related, "partial": partial, "results": results,
         "terms": {"words": parsed.words, "phrases": [" ".join(p) for p in parsed.phrases],
                   "symbols": parsed.symbols},
         "filters": {key: value for key, value in where.items() if key not in ("match", "marks")

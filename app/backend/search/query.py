@@ -36,6 +36,12 @@ class ParsedQuery:
     has_link: bool = False
     has_attachment: bool = False
     stopwords_only: list[str] = field(default_factory=list)  # dropped stopwords (used when nothing else)
+    spoken: list[str] = field(default_factory=list)  # the text as typed, stopwords kept, operators left out
+
+    @property
+    def question(self) -> str:
+        """The free text as typed, function words included: what a sentence model reads best."""
+        return " ".join(self.spoken)
 
     @property
     def text(self) -> str:
@@ -79,6 +85,8 @@ def _date_ms(value: str, *, end: bool) -> int | None:
 
 
 def _text_terms(text: str, parsed: ParsedQuery, *, phrase: bool) -> None:
+    if _WORD.search(text):
+        parsed.spoken.append(text)
     parsed.symbols.extend(cluster for _, _, cluster in symbol_spans(text) if cluster not in parsed.symbols)
     words = [w.lower() for w in _WORD.findall(text)]
     if phrase and words:

@@ -269,14 +269,38 @@ _SEARCHABLE = ("m.deleted_at IS NULL AND m.is_unsent = 0 AND m.kind = 'message' 
                "AND ((m.text IS NOT NULL AND m.text != '') OR m.has_attachments = 1)")
 
 
+# The messages with text that are not searched; their partial index (migration 0012) is how an unfiltered
+# search counts and ranks in the word index alone. Together with _SEARCHABLE it covers every row with text.
+_UNSEARCHABLE = "deleted_at IS NOT NULL OR is_unsent != 0 OR kind != 'message'"
+_WHERE_KEYS = ("match", "marks", "chat_ids", "contact_ids", "sender_ids", "from_me", "since", "until",
+               "has_attachment", "trigram", "contains", "not_match")
+
+
+def _words_only(filters: dict[str, Any]) -> bool:
+    """True when a search has a word expression and nothing else to check (the word index answers alone)."""
+    return bool(filters.get("match")) and filters.get("from_me") is None and not any(
+        filters.get(key) not in (None, False, []) for key in _WHERE_KEYS if key not in ("match", "from_me"))
+
+
 def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause of a message search and its parameters. filters: match (FTS5), marks (list),
-    chat_ids / contact_ids / sender_ids (lists), from_me, since, until, has_attachment. `fts`: False when
+    """The WHERE clause of a message search and its parameters. filters: match (FTS5 over words), marks
+    (list), chat_ids / contact_ids / sender_ids (lists), from_me, since, until, has_attachment; for partial
+    matches: trigram (FTS5 over trigrams: substrings of three or more characters), contains (list of strings
+    the text holds as they are), not_match (a word expression the message must NOT match). `fts`: False when
     the caller joins messages_fts itself."""
     clauses, params = [_SEARCHABLE], {}
     if fts and filters.get("match"):
         clauses.append("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match)")
         params["match"] = filters["match"]
+    if filters.get("trigram"):
+        clauses.append("m.id IN (SELECT rowid FROM messages_trigram WHERE messages_trigram MATCH :trigram)")
+        params["trigram"] = filters["trigram"]
+    for i, part in enumerate(filters.get("contains") or []):
+        clauses.append(f"instr(m.text, :contains{i}) > 0")
+        params[f"contains{i}"] = part
+    if filters.get("not_match"):
+        clauses.append("m.id NOT IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :not_match)")
+        params["not_match"] = filters["not_match"]
     for i, mark in enumerate(filters.get("marks") or []):
         clauses.append(f"m.id IN (SELECT message_id FROM message_marks WHERE mark = :mark{i})")
         params[f"mark{i}"] = mark
@@ -305,6 +329,11 @@ def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, d
 
 def count_matching_messages(conn: Connection, *, filters: dict[str, Any]) -> int:
     """How many messages match: the exact `total` of a search."""
+    if _words_only(filters):
+        return int(fetch_value(conn, f"""
+            SELECT count(*) FROM messages_fts WHERE messages_fts MATCH :match
+              AND rowid NOT IN (SELECT id FROM messages WHERE {_UNSEARCHABLE})
+        """, {"match": filters["match"]}) or 0)
     where, params = _message_where(filters)
     return int(fetch_value(conn, f"SELECT count(*) FROM messages m WHERE {where}", params) or 0)
 
@@ -328,15 +357,34 @@ def list_matching_by_time(conn: Connection, *, filters: dict[str, Any], newest_f
 
 
 def list_matching_by_rank(conn: Connection, *, filters: dict[str, Any], limit: int, offset: int,
-                          exclude: list[int] | None = None) -> list[int]:
-    """Ids of matching messages (less `exclude`), best bm25 first (ties by id), one page; needs a `match`."""
-    where, params = _message_where(filters, fts=False)
+                          exclude: list[int] | None = None, window: int | None = None) -> list[int]:
+    """Ids of matching messages (less `exclude`), best bm25 first (ties by id), one page; needs a `match`.
+    `window`: only among the `window` most recent matches of the expression (highest ids), so that a word
+    most messages hold is not scored in every one of them."""
+    params: dict[str, Any] = {"match": filters["match"], "limit": limit, "offset": offset}
+    newest = ""
+    if window:
+        newest = (" AND messages_fts.rowid >= (SELECT coalesce(min(rowid), 0) FROM (SELECT rowid FROM messages_fts"
+                  " WHERE messages_fts MATCH :match ORDER BY rowid DESC LIMIT :window))")
+        params["window"] = window
+    if _words_only(filters):
+        skip = ""
+        if exclude:
+            skip = " AND messages_fts.rowid NOT IN (SELECT value FROM json_each(:exclude))"
+            params["exclude"] = json.dumps(exclude)
+        return [row[0] for row in conn.exec_driver_sql(f"""
+            SELECT messages_fts.rowid FROM messages_fts
+            WHERE messages_fts MATCH :match{newest}{skip}
+              AND messages_fts.rowid NOT IN (SELECT id FROM messages WHERE {_UNSEARCHABLE})
+            ORDER BY bm25(messages_fts), messages_fts.rowid LIMIT :limit OFFSET :offset
+        """, params).all()]
+    where, where_params = _message_where(filters, fts=False)
     skip, skipped = _excluding(exclude)
     return [row["id"] for row in fetch_all(conn, f"""
         SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-        WHERE messages_fts MATCH :match AND {where}{skip}
+        WHERE messages_fts MATCH :match{newest} AND {where}{skip}
         ORDER BY bm25(messages_fts), m.id LIMIT :limit OFFSET :offset
-    """, {**params, **skipped, "match": filters["match"], "limit": limit, "offset": offset})]
+    """, {**where_params, **skipped, **params})]
 
 
 def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) -> set[int]:
@@ -347,6 +395,17 @@ def keep_matching(conn: Connection, *, ids: list[int], filters: dict[str, Any]) 
     return {row["id"] for row in fetch_all(conn, f"""
         SELECT m.id FROM messages m WHERE m.id IN (SELECT value FROM json_each(:ids)) AND {where}
     """, {**params, "ids": json.dumps(ids)})}
+
+
+def get_matching_texts(conn: Connection, *, ids: list[int], filters: dict[str, Any]) -> dict[int, str]:
+    """id -> text of the ids among `ids` that pass the filters (`keep_matching` with the texts, one query)."""
+    if not ids:
+        return {}
+    where, params = _message_where(filters)
+    rows = conn.exec_driver_sql(f"""
+        SELECT m.id, m.text FROM messages m WHERE m.id IN (SELECT value FROM json_each(:ids)) AND {where}
+    """, {**params, "ids": json.dumps(ids)}).all()
+    return {row[0]: row[1] or "" for row in rows}
 
 
 def get_result_messages(conn: Connection, *, ids: list[int]) -> dict[int, dict[str, Any]]:

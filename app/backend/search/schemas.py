@@ -41,7 +41,8 @@ class MessageHit(BaseModel):
     sender_contact_id: int | None
     is_from_me: bool
     has_attachments: bool
-    matched: bool  # False: matches some of the terms, or is near the query in meaning (relevance order only)
+    matched: bool  # False: matches some of the terms, or is near the query in meaning, or `partial`
+    partial: bool = False  # holds the words only inside longer words (listed after every word match)
     highlights: list[list[int]]  # [start, end) in code points of `text`
 
 
@@ -59,6 +60,8 @@ class MessageSearchResults(BaseModel):
     limit: int
     total: int  # messages matching the full-text part of the query and its filters, exactly
     related: int  # messages in the relevance order that `total` does not count: some terms, or near in meaning
+    partial: int = 0  # messages holding the words only inside longer words, exactly; counted and listed after the
+    #                   word matches when those are fewer than message_search.PARTIAL_BELOW
     results: list[MessageHit]
     terms: SearchTerms
     filters: dict[str, object]

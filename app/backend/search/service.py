@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from backend.config import get_settings
 from backend.db.session import run_write, session_scope
 from backend.search import analyses, repo
 from backend.search.chunks import chunk_conversations
+from backend.search.stages import stage
 from backend.search.words import content_words, query_words
 from backend.vectors import index as vector_index
 from backend.vectors import repo as vectors_repo
@@ -27,6 +29,7 @@ PENDING_BATCH = 200  # conversations (and analyses) per embed_pending sweep
 EMBED_BATCH = 256  # texts per gateway call; their vectors are packed into float32 blobs at once
 PREVIEW_CHARS = 200
 MAX_MATCHED_MESSAGES = 5
+QUERY_VECTORS = 512  # recent query texts whose vectors are kept
 _index_cache = vector_index.IndexCache()
 
 
@@ -124,23 +127,69 @@ def fts_ranking(engine: Engine, q: str, filters: dict[str, Any], *, limit: int =
         return repo.fts_message_hits(conn, match=match, filters=filters, limit=limit)
 
 
+class QueryVectors:
+    """The vectors of recent query texts, by (model, text), least recently used dropped first: a query typed
+    again (the next page, another sort, a filter added) is not embedded again."""
+
+    def __init__(self, size: int = QUERY_VECTORS) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._held: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def get(self, model: str, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._held.get((model, text))
+            if vector is not None:
+                self._held.move_to_end((model, text))
+            return vector
+
+    def put(self, model: str, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._held[(model, text)] = vector
+            self._held.move_to_end((model, text))
+            while len(self._held) > self._size:
+                self._held.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+
+query_vectors = QueryVectors()
+
+
+def query_vector(engine: Engine, q: str, *, model: str) -> np.ndarray:
+    """The embedding of a query text (float32), from `query_vectors` when it was embedded lately."""
+    key = " ".join(q.split())
+    vector = query_vectors.get(model, key)
+    if vector is None:
+        (embedded,) = llm.embed(model=model, texts=[key], purpose="search.query", engine=engine)
+        vector = np.asarray(embedded, dtype=np.float32)
+        vector.flags.writeable = False  # shared by every search of this text
+        query_vectors.put(model, key, vector)
+    return vector
+
+
 def vector_ranking(engine: Engine, q: str, filters: dict[str, Any], *, model: str,
                    limit: int = 200) -> list[dict[str, Any]]:
     """Chunks nearest to the query, each with its messages that pass the filters (chunks with none dropped)."""
     if not q.strip():
         return []
-    loaded = _index_cache.get(engine, model=model)
+    with stage("vector.index_load"):
+        loaded = _index_cache.get(engine, model=model)
     if loaded.count == 0:
         return []
     among = None
     if any(v is not None for v in filters.values()):  # searched inside the scope, not filtered afterwards
-        with session_scope(engine) as conn:
+        with stage("vector.scope_sql"), session_scope(engine) as conn:
             among = np.asarray(repo.list_chunk_embedding_ids(conn, model=model, filters=filters), dtype=np.int64)
         if not len(among):
             return []
-    (query,) = llm.embed(model=model, texts=[q], purpose="search.query", engine=engine)
-    hits = loaded.search(np.asarray(query, dtype=np.float32), limit, among=among)
-    with session_scope(engine) as conn:
+    with stage("vector.embed_query"):
+        query = query_vector(engine, q, model=model)
+    with stage("vector.faiss"):
+        hits = loaded.search(query, limit, among=among)
+    with stage("vector.chunk_members_sql"), session_scope(engine) as conn:
         chunks = repo.list_chunks_with_members(conn, chunk_ids=[chunk_id for chunk_id, _ in hits], filters=filters)
     out = []
     for chunk_id, score in hits:

@@ -33,13 +33,10 @@ from backend.events.types import (
 )
 from backend.live.hub import HubEvent, MessageHub
 from backend.mirror import people_repo, repo
-from backend.mirror.chats import Chats, resolve_chats
 from backend.mirror.importer import attached_source
-from backend.mirror.people import People, resolve_people
+from backend.mirror.resolution import AddressBooks, Chats, People, resolve
 from backend.mirror.state import CURSOR_KEY, DELETED_CURSOR_KEY
 from backend.mirror.writer import MirrorWriter, SourceIdentities
-from backend.source.addressbook import AddressBookUnreadable
-from backend.source.addressbook.reader import find_addressbook_databases, merge_contacts, read_contacts
 from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.reader import ChatDbReader
 
@@ -64,11 +61,14 @@ class LiveSync:
     """Keeps the mirror of one source current. Not thread-safe: one thread runs passes."""
 
     def __init__(self, settings: Settings, engine: Engine, *, source: Path, addressbook_dir: Path | None,
-                 hub: MessageHub) -> None:
+                 hub: MessageHub, iphone_addressbook: Path | None = None) -> None:
+        """`addressbook_dir`, `iphone_addressbook`: the address books the import read with this source
+        (source/locate.py chooses them for both), so both resolve people alike."""
         self.settings = settings
         self.engine = engine
         self.source = Path(source).expanduser()
         self.addressbook_dir = addressbook_dir
+        self.addressbooks = AddressBooks(addressbook_dir, iphone_addressbook)
         self.hub = hub
         self._unplaced_since: dict[int, float] = {}
         self._addressbook_signature: tuple | None = None
@@ -194,33 +194,25 @@ class LiveSync:
         return min(waiting) - 1 if waiting else max_rowid
 
     def _refresh_contacts(self) -> bool:
-        """Re-read Contacts when its files changed; True when they did (first call included)."""
-        if self.addressbook_dir is None:
+        """Re-read Contacts when its files changed; True when they did (first call included). A book that
+        cannot be read now keeps the contacts read before (no merges from a half-read address book)."""
+        if self.addressbooks.folder is None and self.addressbooks.iphone is None:
             return False
-        files = find_addressbook_databases(self.addressbook_dir)
-        signature = tuple(
-            (str(p), s.st_mtime_ns, s.st_size)
-            for f in files for p in (f, Path(f"{f}-wal")) if (s := _stat(p)) is not None
-        )
+        signature = self.addressbooks.signature()
         if signature == self._addressbook_signature:
             return False
-        try:
-            self._contacts = read_contacts(self.addressbook_dir, default_region=self.settings.default_region)
-        except AddressBookUnreadable as exc:
-            log.warning("contacts not synced: %s", exc)
+        contacts, problems = self.addressbooks.read(default_region=self.settings.default_region)
+        if problems:
+            for problem in problems:
+                log.warning("contacts not synced: %s", problem)
             return False
-        self._addressbook_signature = signature
+        self._contacts, self._addressbook_signature = contacts, signature
         return True
 
     def _resolve(self, handles: list[tuple], chat_rows: list[tuple], chat_handles: list[tuple]) -> tuple[People, Chats]:
-        people: People = resolve_people(merge_contacts(self._contacts), handles,
-                                        default_region=self.settings.default_region)
-        key_by_identifier = {value: ident.contact_key for value, ident in people.identifiers.items()}
-        for handle in people.handles:
-            key_by_identifier.setdefault(handle.identifier, handle.contact_key)
-        chats = resolve_chats(chat_rows, chat_handles, handle_key_by_rowid=people.handle_key_by_rowid,
-                              key_by_identifier=key_by_identifier)
-        return people, chats
+        resolved = resolve(self._contacts, handles, chat_rows, chat_handles,
+                           default_region=self.settings.default_region)
+        return resolved.people, resolved.chats
 
     # -- cheap change detection for the safety check -----------------------------------------------------
 

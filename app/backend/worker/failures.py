@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from backend.db.clock import now_ms
-from backend.db.session import execute, fetch_all, fetch_one, run_write, session_scope
+from backend.db.session import run_write, session_scope
+from backend.worker import failures_repo as repo
 
 log = logging.getLogger(__name__)
 
@@ -45,130 +46,6 @@ def replay_backoff_ms(attempts: int) -> int:
     return int(delay / 2 + random.random() * delay / 2)
 
 
-# --- SQL ---------------------------------------------------------------------------------------------
-
-
-def get(conn: Connection, failed_task_id: int) -> dict[str, Any] | None:
-    return fetch_one(conn, "SELECT * FROM failed_tasks WHERE id = :id", {"id": failed_task_id})
-
-
-def get_by_key(conn: Connection, *, task_name: str, args: str, kwargs: str) -> dict[str, Any] | None:
-    return fetch_one(
-        conn,
-        "SELECT * FROM failed_tasks WHERE task_name = :task_name AND args = :args AND kwargs = :kwargs",
-        {"task_name": task_name, "args": args, "kwargs": kwargs},
-    )
-
-
-def upsert(
-    conn: Connection,
-    *,
-    task_id: str,
-    task_name: str,
-    queue: str | None,
-    args: str,
-    kwargs: str,
-    reason: str,
-    attempts: int,
-    status: str,
-    first_failed_at: int,
-    last_failed_at: int,
-    next_retry_at: int | None,
-) -> int:
-    row = fetch_one(
-        conn,
-        """
-        INSERT INTO failed_tasks (task_id, task_name, queue, args, kwargs, reason, attempts, status,
-                                  first_failed_at, last_failed_at, next_retry_at)
-        VALUES (:task_id, :task_name, :queue, :args, :kwargs, :reason, :attempts, :status,
-                :first_failed_at, :last_failed_at, :next_retry_at)
-        ON CONFLICT (task_name, args, kwargs) DO UPDATE SET
-            task_id = excluded.task_id,
-            queue = excluded.queue,
-            reason = excluded.reason,
-            attempts = excluded.attempts,
-            status = excluded.status,
-            first_failed_at = excluded.first_failed_at,
-            last_failed_at = excluded.last_failed_at,
-            next_retry_at = excluded.next_retry_at
-        RETURNING id
-        """,
-        {"task_id": task_id, "task_name": task_name, "queue": queue, "args": args, "kwargs": kwargs,
-         "reason": reason, "attempts": attempts, "status": status, "first_failed_at": first_failed_at,
-         "last_failed_at": last_failed_at, "next_retry_at": next_retry_at},
-    )
-    assert row is not None
-    return int(row["id"])
-
-
-def find_open_id(conn: Connection, *, task_name: str, args: str, kwargs: str) -> int | None:
-    """The id of the pending/replaying row of this exact work, if any (a cheap read on every success)."""
-    row = fetch_one(
-        conn,
-        """
-        SELECT id FROM failed_tasks
-        WHERE task_name = :task_name AND args = :args AND kwargs = :kwargs
-          AND status IN ('pending', 'replaying')
-        """,
-        {"task_name": task_name, "args": args, "kwargs": kwargs},
-    )
-    return int(row["id"]) if row else None
-
-
-def mark_resolved(conn: Connection, failed_task_id: int) -> int:
-    return execute(
-        conn,
-        "UPDATE failed_tasks SET status = 'resolved', next_retry_at = NULL "
-        "WHERE id = :id AND status IN ('pending', 'replaying')",
-        {"id": failed_task_id},
-    )
-
-
-def abandon_exhausted(conn: Connection, *, max_attempts: int) -> int:
-    return execute(
-        conn,
-        "UPDATE failed_tasks SET status = 'abandoned', next_retry_at = NULL "
-        "WHERE status IN ('pending', 'replaying') AND attempts >= :max_attempts",
-        {"max_attempts": max_attempts},
-    )
-
-
-def list_due(conn: Connection, *, now: int, max_attempts: int, limit: int) -> list[dict[str, Any]]:
-    """Pending rows whose time has come, and replays whose lease ran out (their message was lost)."""
-    return fetch_all(
-        conn,
-        """
-        SELECT * FROM failed_tasks
-        WHERE status IN ('pending', 'replaying') AND next_retry_at <= :now AND attempts < :max_attempts
-        ORDER BY next_retry_at, id
-        LIMIT :limit
-        """,
-        {"now": now, "max_attempts": max_attempts, "limit": limit},
-    )
-
-
-def mark_replaying(conn: Connection, failed_task_id: int, *, lease_until: int, count_attempt: bool) -> int:
-    return execute(
-        conn,
-        """
-        UPDATE failed_tasks
-        SET status = 'replaying', next_retry_at = :lease_until,
-            attempts = attempts + CASE WHEN :count_attempt THEN 1 ELSE 0 END
-        WHERE id = :id
-        """,
-        {"id": failed_task_id, "lease_until": lease_until, "count_attempt": int(count_attempt)},
-    )
-
-
-def mark_pending(conn: Connection, failed_task_id: int, *, next_retry_at: int, reason: str) -> int:
-    return execute(
-        conn,
-        "UPDATE failed_tasks SET status = 'pending', next_retry_at = :next_retry_at, reason = :reason "
-        "WHERE id = :id",
-        {"id": failed_task_id, "next_retry_at": next_retry_at, "reason": reason},
-    )
-
-
 # --- ledger operations (each its own write transaction; never called inside one) -----------------------
 
 
@@ -193,17 +70,17 @@ def record_failure(
     now = now_ms()
 
     def write(conn: Connection) -> dict[str, Any]:
-        existing = get_by_key(conn, **key)
+        existing = repo.get_by_key(conn, **key)
         fresh = existing is None or existing["status"] == "resolved"
         attempts = 1 if existing is None or fresh else int(existing["attempts"]) + 1
         exhausted = permanent or attempts >= MAX_ATTEMPTS
-        failed_task_id = upsert(
+        failed_task_id = repo.upsert(
             conn, task_id=task_id, queue=queue, reason=failure_reason(exc), attempts=attempts,
             status="abandoned" if exhausted else "pending",
             first_failed_at=now if existing is None or fresh else int(existing["first_failed_at"]), last_failed_at=now,
             next_retry_at=None if exhausted else now + replay_backoff_ms(attempts), **key,
         )
-        row = get(conn, failed_task_id)
+        row = repo.get(conn, failed_task_id)
         assert row is not None
         return row
 
@@ -216,10 +93,10 @@ def resolve_if_failed(
     """Mark the open ledger row of this work resolved (it just succeeded). Reads first: most tasks have none."""
     key = {"task_name": task_name, "args": canonical_json(args), "kwargs": canonical_json(kwargs or {})}
     with session_scope(engine) as conn:
-        failed_task_id = find_open_id(conn, **key)
+        failed_task_id = repo.find_open_id(conn, **key)
     if failed_task_id is None:
         return False
-    return run_write(lambda conn: mark_resolved(conn, failed_task_id), engine=engine) > 0
+    return run_write(lambda conn: repo.mark_resolved(conn, failed_task_id), engine=engine) > 0
 
 
 Sender = Callable[[str, list[Any], dict[str, Any]], None]
@@ -228,21 +105,21 @@ Sender = Callable[[str, list[Any], dict[str, Any]], None]
 def send_row(row: dict[str, Any], send: Sender, *, engine: Engine | None = None, count_attempt: bool) -> None:
     """Mark one row replaying (committed first), then send its task; back to pending if sending fails."""
     now = now_ms()
-    run_write(lambda conn: mark_replaying(conn, row["id"], lease_until=now + REPLAY_LEASE_MS,
+    run_write(lambda conn: repo.mark_replaying(conn, row["id"], lease_until=now + REPLAY_LEASE_MS,
                                           count_attempt=count_attempt), engine=engine)
     try:
         send(row["task_name"], json.loads(row["args"]), json.loads(row["kwargs"]))
     except Exception:
-        run_write(lambda conn: mark_pending(conn, row["id"], next_retry_at=now + REPLAY_BASE_MS,
+        run_write(lambda conn: repo.mark_pending(conn, row["id"], next_retry_at=now + REPLAY_BASE_MS,
                                             reason=row["reason"]), engine=engine)
         raise
 
 
 def replay_due(send: Sender, *, engine: Engine | None = None, limit: int = 100) -> dict[str, int]:
     """Abandon exhausted rows, then re-send every due one. Returns counts: replayed, abandoned."""
-    abandoned = run_write(lambda conn: abandon_exhausted(conn, max_attempts=MAX_ATTEMPTS), engine=engine)
+    abandoned = run_write(lambda conn: repo.abandon_exhausted(conn, max_attempts=MAX_ATTEMPTS), engine=engine)
     with session_scope(engine) as conn:
-        due = list_due(conn, now=now_ms(), max_attempts=MAX_ATTEMPTS, limit=limit)
+        due = repo.list_due(conn, now=now_ms(), max_attempts=MAX_ATTEMPTS, limit=limit)
     for row in due:
         # a pending row's attempt was counted when it failed; a lapsed replay lease counts as one more
         send_row(row, send, engine=engine, count_attempt=row["status"] == "replaying")

@@ -10,7 +10,7 @@ import redis
 from backend.config import get_settings
 from backend.db import migrate
 from backend.db.clock import now_ms
-from backend.worker import failures
+from backend.worker import failures, task_refs
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask
 
@@ -20,12 +20,9 @@ REPLAY_INTERVAL_S = 30.0
 HEARTBEAT_INTERVAL_S = 10.0
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "replay-failed-tasks": {"task": "maintenance.replay_failed_tasks", "schedule": REPLAY_INTERVAL_S},
-    "heartbeat": {
-        "task": "maintenance.heartbeat",
-        "schedule": HEARTBEAT_INTERVAL_S,
-        "options": {"expires": HEARTBEAT_INTERVAL_S},  # a backlog of stale heartbeats says nothing
-    },
+    "replay-failed-tasks": task_refs.REPLAY_FAILED_TASKS.beat(REPLAY_INTERVAL_S),
+    # a backlog of stale heartbeats says nothing
+    "heartbeat": task_refs.HEARTBEAT.beat(HEARTBEAT_INTERVAL_S, expires=HEARTBEAT_INTERVAL_S),
 }
 app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 
@@ -35,13 +32,13 @@ def redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
-@app.task(name="maintenance.replay_failed_tasks", base=ChatStatsTask, bind=True, record_failures=False)
+@app.task(name=task_refs.REPLAY_FAILED_TASKS.name, base=ChatStatsTask, bind=True, record_failures=False)
 def replay_failed_tasks(self: ChatStatsTask) -> dict[str, int]:
     """Re-send every due failed task (pending, its backoff elapsed); abandon those out of attempts."""
     return failures.replay_due(lambda name, args, kwargs: self.app.send_task(name, args=args, kwargs=kwargs))
 
 
-@app.task(name="maintenance.heartbeat", base=ChatStatsTask, record_failures=False)
+@app.task(name=task_refs.HEARTBEAT.name, base=ChatStatsTask, record_failures=False)
 def heartbeat() -> int:
     """Beat is alive: `chatstats:beat:last` = now (ms), expiring after a minute without beats."""
     now = now_ms()
@@ -49,7 +46,7 @@ def heartbeat() -> int:
     return now
 
 
-@app.task(name="maintenance.ping_db", base=ChatStatsTask, record_failures=False)
+@app.task(name=task_refs.PING_DB.name, base=ChatStatsTask, record_failures=False)
 def ping_db() -> str | None:
     """The revision of central.db as the worker sees it (a round trip through a worker and the DB)."""
     return migrate.current_revision()

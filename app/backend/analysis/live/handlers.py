@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.analysis.live import service as live
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.events.bus import redis_client
 from backend.events.handlers import handles
+from backend.events.types import MessageCreated
+from backend.worker import task_refs
 from backend.worker.celery_app import app
 
 
-@handles("message.created")
-def schedule_live_passes(payload: dict[str, Any]) -> None:
+@handles(MessageCreated)
+def schedule_live_passes(event: MessageCreated) -> None:
     def send(conversation_id: int, pass_name: str, countdown: float) -> None:
-        app.send_task("llm.call_live_pass", args=[conversation_id, pass_name], countdown=countdown)
+        task_refs.CALL_LIVE_PASS.send_with(app, {"countdown": countdown}, conversation_id, pass_name)
 
     live.schedule_live_passes(get_engine(), redis_client(get_settings().redis_url), send,
-                              message_id=payload["message_id"], conversation_id=payload.get("conversation_id"))
+                              message_id=event.message_id, conversation_id=event.conversation_id)

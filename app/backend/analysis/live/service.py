@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -22,10 +21,11 @@ from sqlalchemy import Connection, Engine
 
 from backend.analysis import passes, persist, registry
 from backend.analysis.context import conversation_context
+from backend.analysis.live import repo
 from backend.analysis.registry import AnalysisPass
 from backend.config import get_settings
 from backend.db.clock import now_ms
-from backend.db.session import execute, fetch_all, fetch_one, run_write, session_scope
+from backend.db.session import run_write, session_scope
 from backend.prompts import load_prompt
 from backend.settings import repo as settings_repo
 
@@ -69,7 +69,7 @@ def schedule_live_passes(engine: Engine, redis: Any, send: Send, *, message_id: 
     `countdown_s` from now (default: the debounce setting)."""
     with session_scope(engine) as conn:
         if conversation_id is None:
-            conversation_id = message_conversation_id(conn, message_id=message_id)
+            conversation_id = repo.message_conversation_id(conn, message_id=message_id)
         enabled = enabled_live_passes(conn) if conversation_id is not None else []
         if countdown_s is None:
             countdown_s = debounce_s(conn)
@@ -90,9 +90,9 @@ def call_live_pass(engine: Engine, conversation_id: int, pass_name: str, *, mode
     if analysis_pass is None:
         raise ValueError(f"{pass_name!r} is not a live pass (one of {[p.name for p in LIVE_PASSES]})")
     with session_scope(engine) as conn:
-        state = get_state(conn, conversation_id=conversation_id, pass_name=pass_name)
+        state = repo.get_state(conn, conversation_id=conversation_id, pass_name=pass_name)
         context = conversation_context(conn, conversation_id)
-        sent_at = message_sent_at(conn, conversation_id=conversation_id)
+        sent_at = repo.message_sent_at(conn, conversation_id=conversation_id)
     new = new_messages(context.payload["messages"], sent_at, state)
     if not new:
         return None
@@ -132,14 +132,14 @@ def persist_live_result(engine: Engine, payload: dict[str, Any]) -> bool:
     """Stage two (the single writer): merge, write the results and move the state on; False when stale."""
 
     def write(conn: Connection) -> bool:
-        state = get_state(conn, conversation_id=payload["conversation_id"], pass_name=payload["pass_name"])
+        state = repo.get_state(conn, conversation_id=payload["conversation_id"], pass_name=payload["pass_name"])
         if state is not None and (state["last_sent_at"], state["last_message_id"]) >= (
                 payload["last_sent_at"], payload["last_message_id"]):
             return False  # a redelivered or overtaken result: its messages are in the stored one already
         merged = merge_results(payload["pass_name"], state["result"] if state else None, payload["data"])
         at = now_ms()
         persist.replace_results(conn, payload={**payload, "data": merged, "job_id": None}, now_ms=at)
-        upsert_state(conn, state={
+        repo.upsert_state(conn, state={
             "conversation_id": payload["conversation_id"], "pass_name": payload["pass_name"],
             "last_message_id": payload["last_message_id"], "last_sent_at": payload["last_sent_at"],
             "result": merged, "model": payload["model"], "messages": payload["messages_sent"]}, now_ms=at)
@@ -186,34 +186,3 @@ def _text_key(value: Any) -> str:
 
 def _commitment_key(item: dict[str, Any]) -> tuple[str, str]:
     return _text_key(item.get("committed_by")), _text_key(item.get("text"))
-
-
-# ---- SQL -------------------------------------------------------------------------------------------------------
-
-def message_conversation_id(conn: Connection, *, message_id: int) -> int | None:
-    row = fetch_one(conn, "SELECT conversation_id FROM messages WHERE id = :id", {"id": message_id})
-    return row["conversation_id"] if row else None
-
-
-def message_sent_at(conn: Connection, *, conversation_id: int) -> dict[int, int]:
-    return {r["id"]: r["sent_at"] for r in fetch_all(
-        conn, "SELECT id, sent_at FROM messages WHERE conversation_id = :c", {"c": conversation_id})}
-
-
-def get_state(conn: Connection, *, conversation_id: int, pass_name: str) -> dict[str, Any] | None:
-    row = fetch_one(conn, "SELECT * FROM live_pass_state WHERE conversation_id = :c AND pass_name = :p",
-                    {"c": conversation_id, "p": pass_name})
-    return {**row, "result": json.loads(row["result"])} if row else None
-
-
-def upsert_state(conn: Connection, *, state: dict[str, Any], now_ms: int) -> None:
-    execute(conn, """
-        INSERT INTO live_pass_state (conversation_id, pass_name, last_message_id, last_sent_at, result, model,
-            runs, messages_analysed, updated_at)
-        VALUES (:conversation_id, :pass_name, :last_message_id, :last_sent_at, :result, :model, 1, :messages, :now)
-        ON CONFLICT (conversation_id, pass_name) DO UPDATE SET
-            last_message_id = excluded.last_message_id, last_sent_at = excluded.last_sent_at,
-            result = excluded.result, model = excluded.model, runs = live_pass_state.runs + 1,
-            messages_analysed = live_pass_state.messages_analysed + excluded.messages_analysed,
-            updated_at = excluded.updated_at
-    """, {**state, "result": json.dumps(state["result"], ensure_ascii=False), "now": now_ms})

@@ -17,6 +17,7 @@ from backend.db.engine import get_engine
 from backend.events.bus import redis_client
 from backend.events.publish import relay_now
 from backend.llm.errors import LLMTransientError
+from backend.worker import task_refs
 from backend.worker.celery_app import app
 from backend.worker.tasks_base import ChatStatsTask, TransientError, redacted_argsrepr
 
@@ -25,7 +26,7 @@ class LiveModelUnavailable(TransientError):
     """The provider failed in a way a later attempt can get past (rate limit, timeout, 5xx)."""
 
 
-@app.task(name="llm.call_live_pass", base=ChatStatsTask, ignore_result=True, max_retries=8,
+@app.task(name=task_refs.CALL_LIVE_PASS.name, base=ChatStatsTask, ignore_result=True, max_retries=8,
           retry_backoff_base_s=5.0, retry_backoff_max_s=300.0)
 def call_live_pass(conversation_id: int, pass_name: str) -> bool:
     settings = get_settings()
@@ -41,7 +42,7 @@ def call_live_pass(conversation_id: int, pass_name: str) -> bool:
     return True
 
 
-@app.task(name="analysis.persist_live_result", base=ChatStatsTask, ignore_result=True)
+@app.task(name=task_refs.PERSIST_LIVE_RESULT.name, base=ChatStatsTask, ignore_result=True)
 def persist_live_result(payload: dict[str, Any]) -> bool:
     written = live.persist_live_result(get_engine(), payload)
     if written:

@@ -20,15 +20,14 @@ from backend.analysis.runs import service as runs
 from backend.config import get_settings
 from backend.db.engine import get_engine
 from backend.events.bus import redis_client
-from backend.worker import queues
+from backend.worker import task_refs
 from backend.worker.celery_app import app, celery_url
 from backend.worker.tasks_base import ChatStatsTask
 
 log = logging.getLogger(__name__)
 
-START_RUN = "analysis.start_run"
-RUN_JOB = "analysis.run_job"
-JOB_SETTLING_TASKS = frozenset({RUN_JOB, "analysis.persist_result", "analysis.record_job_failure"})
+JOB_SETTLING_TASKS = frozenset(ref.name for ref in (task_refs.RUN_JOB, task_refs.PERSIST_RESULT,
+                                                   task_refs.RECORD_JOB_FAILURE))
 
 
 def _client() -> redis.Redis | None:
@@ -36,10 +35,10 @@ def _client() -> redis.Redis | None:
     return redis_client(url) if url else None
 
 
-@app.task(name=START_RUN, base=ChatStatsTask, ignore_result=True)
+@app.task(name=task_refs.START_RUN.name, base=ChatStatsTask, ignore_result=True)
 def start_run(run_id: int) -> int:
     sent = runs.start_run(get_engine(), run_id, client=_client(),
-                          send_job=lambda job_id: app.send_task(RUN_JOB, args=[job_id]))
+                          send_job=lambda job_id: task_refs.RUN_JOB.send(app, job_id))
     return len(sent)
 
 
@@ -50,7 +49,7 @@ def count_job_outcome(sender: Any = None, args: Any = None, **_: Any) -> None:
         return
     try:
         runs.record_job_outcome(get_engine(), int(args[0]), client=_client(),
-                                send_job=lambda job_id: app.send_task(RUN_JOB, args=[job_id]))
+                                send_job=lambda job_id: task_refs.RUN_JOB.send(app, job_id))
     except Exception:
         log.exception("progress of the analysis runs of job %s could not be recorded", args[0])
 
@@ -58,10 +57,10 @@ def count_job_outcome(sender: Any = None, args: Any = None, **_: Any) -> None:
 def enqueue_start_run(run_id: int, *, redis_url: str | None = None) -> None:
     """Send `analysis.start_run` through this process's Celery app, or through the Redis at `redis_url`."""
     if not redis_url or celery_url(redis_url) == app.conf.broker_url:
-        app.send_task(START_RUN, args=[run_id])
+        task_refs.START_RUN.send(app, run_id)
         return
     client = Celery("chatstats", broker=celery_url(redis_url))
     try:
-        client.send_task(START_RUN, args=[run_id], queue=queues.queue_for(START_RUN))
+        task_refs.START_RUN.send_with(client, {"queue": task_refs.START_RUN.queue}, run_id)
     finally:
         client.close()

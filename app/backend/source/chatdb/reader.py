@@ -63,8 +63,9 @@ def resolve_source(path: Path) -> Path:
     return found
 
 
-def open_readonly(path: Path) -> sqlite3.Connection:
-    """Open a Messages database without ever writing to it (WAL-aware: no immutable=1)."""
+def find_database(path: Path) -> Path:
+    """The database file of a --source that exists: SourceDatabaseMissing when there is none,
+    SourceDatabaseUnreadable when a folder on the way cannot be searched (no Full Disk Access)."""
     path = resolve_source(path)
     try:
         exists = path.exists()  # PermissionError when a folder on the way cannot be searched
@@ -78,6 +79,12 @@ def open_readonly(path: Path) -> sqlite3.Connection:
             "`chatstats demo-source DIR` to generate one, or pass --source.",
             path=str(path),
         )
+    return path
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """Open a Messages database without ever writing to it (WAL-aware: no immutable=1)."""
+    path = find_database(path)
     try:
         with open(path, "rb") as handle:
             header = handle.read(16)

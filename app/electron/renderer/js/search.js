@@ -65,7 +65,9 @@ export class SearchPanel {
     setSearchTerms(data.terms);
     this.shown += data.results.length;
     const n = data.total;
-    const related = data.related ? ` (and ${data.related} related)` : '';
+    const extra = [data.related ? `${data.related} related` : '', data.partial ? `${data.partial} inside words` : '']
+      .filter(Boolean).join(', ');
+    const related = extra ? ` (and ${extra})` : '';
     this.status.textContent = n || data.results.length
       ? `${n.toLocaleString()} message${n === 1 ? '' : 's'}${related} for “${q}”`
       : `Nothing found for “${q}”.`;
@@ -84,7 +86,7 @@ export class SearchPanel {
     },
     h('div', { class: 'search-hit-head' },
       h('span', { class: 'search-hit-chat' }, chatName),
-      message.matched ? null : h('span', { class: 'search-hit-tag muted' }, 'related'),
+      message.matched ? null : h('span', { class: 'search-hit-tag muted' }, message.partial ? 'inside a word' : 'related'),
       h('time', { class: 'muted', datetime: new Date(message.sent_at).toISOString() }, formatFull(message.sent_at))),
     h('p', { class: 'search-hit-text' },
       h('span', { class: 'muted' }, `${message.is_from_me ? 'You' : message.sender || 'Someone'}: `),

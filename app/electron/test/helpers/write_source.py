@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from backend.config import data_dir
-from backend.mirror.sources import demo_dir
 from backend.source.demo.live import LiveSourceWriter
+from backend.source.locate import demo_dir
 
 
 def source_chat_guid(central_db: Path, chat_id: int) -> str:
