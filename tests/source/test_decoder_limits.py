@@ -266,3 +266,17 @@ def test_a_summary_of_many_odd_versions_is_bounded_and_plain_versions_are_all_re
     assert not info.errors
     assert [v.text for v in info.edited_parts[0]] == [f"version {n}" for n in range(6)]
     assert [v.text for v in info.edited_parts[1]] == [f"other {n}" for n in range(6)]
+
+
+def test_the_fuzz_bench_splits_its_iterations_over_processes(testdata_dir):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bench.fuzz import fuzz_in_parallel, load_corpus
+
+    corpus = load_corpus(testdata_dir)
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+        report, peak_kb = fuzz_in_parallel("attributed_body", corpus["attributed_body"], iterations=301, seed=5,
+                                           pool=pool, jobs=2)
+    assert report.calls == 301 and report.unexpected == [] and report.slow == []
+    assert peak_kb > 0
