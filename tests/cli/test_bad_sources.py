@@ -174,3 +174,29 @@ def _as_nobody(args: list[str], data_dir: Path, monkeypatch: pytest.MonkeyPatch,
     lines = [line for line in err.splitlines() if line.startswith("error [")]
     assert len(lines) == 1, err
     return lines[0]
+
+
+def _write_not_a_database(path: Path, kind: str) -> None:
+    if kind == "text":
+        path.write_text("hello, this is not a database\n" * 200)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "random":
+        path.write_bytes(bytes((n * 131 + 7) % 256 for n in range(8192)))
+    else:  # an SQLite database of something else
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("CREATE TABLE notes (body TEXT)")
+            conn.commit()
+
+
+@pytest.mark.parametrize(("kind", "says"), [("text", "not an SQLite database"), ("empty", "not an SQLite database"),
+                                            ("random", "not an SQLite database"),
+                                            ("other_sqlite", "not a Messages database")])
+def test_a_file_that_is_not_a_messages_database_says_so_in_one_line(tmp_path, kind, says):
+    source = tmp_path / "chat.db"
+    _write_not_a_database(source, kind)
+    result = _run("import", "--source", str(source), data_dir=tmp_path / "data")
+    line = _one_line_error(result, "source_database_corrupt")
+    assert says in line and str(source) in line
+    assert not (tmp_path / "data" / "central.db").exists() or sqlite3.connect(
+        tmp_path / "data" / "central.db").execute("SELECT count(*) FROM messages").fetchone()[0] == 0
