@@ -138,9 +138,9 @@ def ranking(engine, queries: list[dict], modes=("hybrid", "fts", "vector")) -> d
 
 
 GRID = [  # settings tried against the tuning half (each over the current ones)
-    {}, {"EMBED_QUESTION": True}, {"W_ALL": 1.0}, {"W_RELATED": 0.5}, {"W_RELATED": 1.2},
-    {"RELATED_PER_CHUNK": 2}, {"RELATED_PER_CHUNK": 5}, {"W_VECTOR": 2.0}, {"W_VECTOR": 0.5}, {"RRF_K": 20},
-    {"RRF_K": 100}, {"CHUNKS": 30}, {"RANK_WINDOW": 0},
+    {}, {"RRF_K": 10}, {"RRF_K": 3}, {"W_FTS": 1.1}, {"W_FTS": 1.2}, {"W_ALL": 0.0}, {"W_ALL": 2.0},
+    {"W_RELATED": 0.8}, {"W_RELATED": 1.0}, {"RELATED_PER_CHUNK": 8}, {"RELATED_PER_CHUNK": 4},
+    {"W_FTS": 1.2, "RELATED_PER_CHUNK": 8},
 ]
 
 

@@ -221,3 +221,25 @@ def test_filters_alone_page_newest_first_and_an_empty_query_finds_nothing(corpus
     for q in ("   ", "!!! ???", '""'):
         empty = search_messages(engine, q)
         assert empty["total"] == 0 and empty["results"] == [], q
+
+
+def test_a_query_typed_again_is_not_embedded_again(corpus):
+    engine, _, _ = corpus
+    from backend.search.service import query_vectors
+
+    query_vectors.clear()
+
+    def embedded() -> int:
+        db = sqlite3.connect(get_settings().central_db_path)
+        try:
+            return db.execute("SELECT count(*) FROM llm_calls WHERE purpose = 'search.query'").fetchone()[0]
+        finally:
+            db.close()
+
+    before = embedded()
+    first = search_messages(engine, "where should we eat tonight", mode="hybrid")
+    again = search_messages(engine, "where  should we eat tonight", mode="hybrid", offset=0)  # spaces differ
+    assert embedded() == before + 1
+    assert [r["id"] for r in first["results"]] == [r["id"] for r in again["results"]]
+    search_messages(engine, "where should we eat tonight from:me", mode="hybrid")  # same free text: cached
+    assert embedded() == before + 1

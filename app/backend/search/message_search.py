@@ -7,6 +7,10 @@ rank, weights below), and messages of the nearest chunks that share no word with
 (so a plain-language question finds its topic); those not matching every term are `matched: false` and
 counted in `related`, not in `total`. Past the fused head, the rest of the matches follow in bm25 order.
 Every order is deterministic, so pages have no gaps and no repeats while the data stands still.
+
+When the words match fewer than PARTIAL_BELOW messages, the messages holding them only inside longer words
+("inner" in "dinner", 東京 inside 東京に行く) follow every word match in each order, newest first (oldest
+first when sorted so), flagged `partial` and counted exactly in `partial` (never in `total`).
 """
 
 from __future__ import annotations
@@ -29,16 +33,20 @@ from backend.search.words import query_words
 Sort = Literal["relevance", "newest", "oldest"]
 Mode = Literal["hybrid", "fts", "vector"]
 
-RANKED = 1000  # full-text hits fused with the vector side; deeper ones follow in bm25 order
+RANKED = 500  # full-text hits fused with the vector side; deeper ones follow in bm25 order
+RANK_WINDOW = 1000  # the head ranks by bm25 among this many most recent matches of any term
 CHUNKS = 60  # nearest chunks the vector side looks at
-RELATED_PER_CHUNK = 3  # messages sharing no query word taken from each near chunk
-RRF_K = 60
-W_FTS = 1.0
+# The fusion below was tuned on half of the labelled topics (bench/search.py --grid; the other half held out):
+# as found (k 60, equal weights, 3 related per chunk, content words embedded) hybrid lost to vector alone on
+# recall@10 and to full text alone on MRR. A small k lets the first ranks of each side lead; more messages of
+# each near chunk, and embedding the question as typed, find more of a topic's messages.
+RELATED_PER_CHUNK = 5  # messages sharing no query word taken from each near chunk
+RRF_K = 5
+W_FTS = 1.1
 W_VECTOR = 1.0
 W_RELATED = 0.9  # a related message (no word matched) counts this share of its chunk's vector score
-RANK_WINDOW = 2000  # the head ranks by bm25 among this many most recent matches of any term
-W_ALL = 0.0  # messages matching every term: this weight more, by their bm25 rank among those
-EMBED_QUESTION = False  # the vector side embeds the query as typed (function words kept), not its content words
+W_ALL = 1.0  # messages matching every term: this weight more, by their bm25 rank among those
+EMBED_QUESTION = True  # the vector side embeds the query as typed (function words kept), not its content words
 PARTIAL_BELOW = 50  # fewer word matches than this: messages holding the words inside longer words follow
 
 
@@ -216,14 +224,17 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
     if unmatched or not (parsed.has_full_text or narrowed):  # a name matching nobody, or nothing to look for
         total = 0
     else:
+        # symbols or filters alone rank newest first: the same order, paged in SQL
+        sort_by = "newest" if sort == "relevance" and not where.get("match") and mode != "vector" else sort
         with session_scope(engine) as conn:
             with stage("count"):
                 total = repo.count_matching_messages(conn, filters=where)
-            if sort != "relevance":
+            if sort_by != "relevance":
                 listed = total
-                page = [(m, True) for m in repo.list_matching_by_time(
-                    conn, filters=where, newest_first=sort == "newest", limit=limit, offset=offset)]
-        if sort == "relevance":
+                with stage("page"):
+                    page = [(m, True) for m in repo.list_matching_by_time(
+                        conn, filters=where, newest_first=sort_by == "newest", limit=limit, offset=offset)]
+        if sort_by == "relevance":
             head, head_matched = _relevance_head(engine, parsed, where, mode)
             related = sum(1 for _, hit in head if not hit)
             listed = len(head) + (total - len(head_matched) if mode != "vector" else 0)

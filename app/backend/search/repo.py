@@ -276,6 +276,12 @@ _WHERE_KEYS = ("match", "marks", "chat_ids", "contact_ids", "sender_ids", "from_
                "has_attachment", "trigram", "contains", "not_match")
 
 
+def _indexes_only(filters: dict[str, Any]) -> bool:
+    """True when a search has nothing to check but words and symbols (their indexes answer alone)."""
+    return filters.get("from_me") is None and not any(
+        filters.get(key) not in (None, False, []) for key in _WHERE_KEYS if key not in ("match", "marks", "from_me"))
+
+
 def _words_only(filters: dict[str, Any]) -> bool:
     """True when a search has a word expression and nothing else to check (the word index answers alone)."""
     return bool(filters.get("match")) and filters.get("from_me") is None and not any(
@@ -328,12 +334,24 @@ def _message_where(filters: dict[str, Any], *, fts: bool = True) -> tuple[str, d
 
 
 def count_matching_messages(conn: Connection, *, filters: dict[str, Any]) -> int:
-    """How many messages match: the exact `total` of a search."""
-    if _words_only(filters):
+    """How many messages match: the exact `total` of a search. Words and symbols alone are counted in their
+    indexes, without reading a message row."""
+    marks = list(filters.get("marks") or [])
+    if _indexes_only(filters) and (filters.get("match") or marks):
+        params: dict[str, Any] = {f"mark{i}": mark for i, mark in enumerate(marks)}
+        if filters.get("match"):
+            source, key = "SELECT rowid AS id FROM messages_fts WHERE messages_fts MATCH :match", "rowid"
+            params["match"] = filters["match"]
+            rest = marks
+        else:
+            source, key = "SELECT message_id AS id FROM message_marks WHERE mark = :mark0", "message_id"
+            rest = marks[1:]
+        offset = len(marks) - len(rest)
+        also = "".join(f" AND {key} IN (SELECT message_id FROM message_marks WHERE mark = :mark{offset + i})"
+                       for i in range(len(rest)))
         return int(fetch_value(conn, f"""
-            SELECT count(*) FROM messages_fts WHERE messages_fts MATCH :match
-              AND rowid NOT IN (SELECT id FROM messages WHERE {_UNSEARCHABLE})
-        """, {"match": filters["match"]}) or 0)
+            SELECT count(*) FROM ({source}{also} AND {key} NOT IN (SELECT id FROM messages WHERE {_UNSEARCHABLE}))
+        """, params) or 0)
     where, params = _message_where(filters)
     return int(fetch_value(conn, f"SELECT count(*) FROM messages m WHERE {where}", params) or 0)
 
