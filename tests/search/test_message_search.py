@@ -86,7 +86,12 @@ def test_total_is_the_exact_count_of_matching_messages_for_words_emoji_and_phras
         assert all(r["highlights"] for r in found["results"]), q
 
 
-def test_sorts_and_paging_walk_every_match_once(corpus):
+@pytest.mark.parametrize("walk_from", [500, 0])  # 0: every time-sorted page walks the messages by time
+def test_sorts_and_paging_walk_every_match_once(corpus, monkeypatch, walk_from):
+    from backend.search import message_search
+
+    monkeypatch.setattr(message_search, "WALK_BY_TIME_FROM", walk_from)
+    monkeypatch.setattr(message_search, "RANK_WINDOW", walk_from // 20)  # 0: bm25 over every match
     engine, _, _ = corpus
     rows = _rows()
     word = _common_word(rows)

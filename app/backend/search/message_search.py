@@ -47,6 +47,7 @@ W_VECTOR = 1.0
 W_RELATED = 0.9  # a related message (no word matched) counts this share of its chunk's vector score
 W_ALL = 1.0  # messages matching every term: this weight more, by their bm25 rank among those
 EMBED_QUESTION = True  # the vector side embeds the query as typed (function words kept), not its content words
+WALK_BY_TIME_FROM = 500  # matches from which a time-sorted page walks the messages by time instead of sorting
 PARTIAL_BELOW = 50  # fewer word matches than this: messages holding the words inside longer words follow
 
 
@@ -233,7 +234,8 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                 listed = total
                 with stage("page"):
                     page = [(m, True) for m in repo.list_matching_by_time(
-                        conn, filters=where, newest_first=sort_by == "newest", limit=limit, offset=offset)]
+                        conn, filters=where, newest_first=sort_by == "newest", limit=limit, offset=offset,
+                        many=total >= WALK_BY_TIME_FROM)]
         if sort_by == "relevance":
             head, head_matched = _relevance_head(engine, parsed, where, mode)
             related = sum(1 for _, hit in head if not hit)

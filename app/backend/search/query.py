@@ -4,8 +4,9 @@
     from:me  from:them  with:Sam (chats Sam is in)
 
 Words match as prefixes ("din" finds "dinner"), phrases as consecutive words, symbols through the marks
-table; every part must match (AND). Stopwords are left out of the words unless the query has nothing else.
-An operator with an unknown key or an unreadable date stays a plain word.
+table; every part must match (AND). When few messages match so, those holding the words inside longer words
+("inner" in "dinner") follow as partial matches (message_search). Stopwords are left out of the words unless
+the query has nothing else. An operator with an unknown key or an unreadable date stays a plain word.
 """
 
 from __future__ import annotations
