@@ -223,6 +223,7 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider, *, writer: 
 
         reset_settings_cache()
         from backend.supervisor.specs import db_worker_argv, io_worker_argv
+        from backend.worker import task_refs
         from backend.worker.celery_app import create_celery
 
         app = create_celery()
@@ -243,7 +244,7 @@ def measure_celery(args: argparse.Namespace, provider: FakeProvider, *, writer: 
             before = finished()
             started = time.perf_counter()
             for job_id in batch:
-                app.send_task("llm.call_llm", args=[job_id])
+                task_refs.CALL_LLM.send(app, job_id)
             while finished() < before + len(batch):
                 if any(worker.poll() is not None for worker in workers.values()):
                     raise RuntimeError(f"a worker exited:\n{(tmp / 'worker.log').read_text()[-3000:]}")

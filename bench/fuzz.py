@@ -7,7 +7,8 @@ of a corpus:
   plus bodies our encoder writes (attachments, mentions, links, several parts) and two hostile ones
   (tests/hostile_blobs.py: a dictionary that contains itself, one over MAX_VISITS);
 - summary_info: the real message_summary_info plists (imessage-exporter/edited_message), plus encoded ones;
-- keyed_archive: NSKeyedArchiver bodies from keyed_archive.encode_keyed_string (no real one was captured).
+- keyed_archive: NSKeyedArchiver bodies from keyed_archive.encode_keyed_string (no real one was captured),
+  plus a hostile one (tests/hostile_blobs.py: arrays sharing their items).
 
 Reported per decoder: `unexpected` (exceptions outside the decoder's contract: any exception from
 decode_attributed_body / decode_summary_info, whose contract is never to raise, and any safety-net error
@@ -47,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.hostile_bl
 from backend.source.attributed_body import AttachmentRef, decode_attributed_body, encode_attributed_body
 from backend.source.keyed_archive import KeyedArchiveError, decode_keyed_string, encode_keyed_string
 from backend.source.summary_info import decode_summary_info, encode_summary_info
-from tests.hostile_blobs import over_visit_limit_body, self_referencing_body
+from tests.hostile_blobs import over_visit_limit_body, self_referencing_body, shared_keyed_archive
 
 SLOW_S = 0.05
 SAFETY_NET = "could not be decoded"
@@ -96,6 +97,7 @@ def load_corpus(testdata: Path) -> dict[str, list[bytes]]:
                                             (8, {"__kIMMessagePartAttributeName": 1})]),
         encode_keyed_string("file \ufffc", [(5, {"__kIMMessagePartAttributeName": 0}),
                                             (1, {"__kIMFileTransferGUIDAttributeName": "at_0_X"})]),
+        shared_keyed_archive(),  # hostile: arrays sharing their items, 2^18 references
     ]
     return {"attributed_body": bodies, "summary_info": summaries, "keyed_archive": keyed}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import plistlib
 from collections.abc import Callable
 
 from backend.source.attributed_body import PART_KEY
@@ -58,3 +59,15 @@ def over_visit_limit_body(text: str = "hello there", levels: int = 16) -> bytes:
             w.write_reference(("array", level - 1))
         w.end_object()
     return body_with_dictionary(nested, text)
+
+
+def shared_keyed_archive(text: str = "hello there", levels: int = 18) -> bytes:
+    """An NSKeyedArchiver body whose attributes are arrays nested `levels` deep, each listing the one below it
+    twice (by UID): 2^levels references to follow from an archive of a few hundred bytes."""
+    objects: list[object] = ["$null", {"NSString": plistlib.UID(2), "NSAttributes": plistlib.UID(3)}, text]
+    for level in range(levels):
+        below = plistlib.UID(3 + level + 1)
+        objects.append({"NS.objects": [below, below]})
+    objects.append("leaf")
+    return plistlib.dumps({"$archiver": "NSKeyedArchiver", "$version": 100000, "$top": {"root": plistlib.UID(1)},
+                           "$objects": objects}, fmt=plistlib.FMT_BINARY)

@@ -242,6 +242,9 @@ def celery_workers(
     env = dict(os.environ)
     env["CHATSTATS_DATA_DIR"] = str(isolated_data_dir)
     env["CHATSTATS_REDIS_URL"] = redis_server.url
+    # LiteLLM loads in the first task that needs it: a warm-up thread beside the tests' tasks would take CPU
+    # from what they time (the default, "background", runs under `chatstats up` in tests/supervisor)
+    env.setdefault("CHATSTATS_GATEWAY_WARMUP", "off")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     log_dir = tmp_path / "worker-logs"
     log_dir.mkdir(exist_ok=True)

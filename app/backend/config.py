@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     eve_max_steps: int = Field(default=6, ge=1, le=20)  # model turns of one answer (each may call tools)
     eve_max_tokens: int = Field(default=1024, ge=64)  # output tokens of one model turn
     tools_privacy: Literal["full", "redacted", "aggregate"] = "full"  # what Eve's and MCP's tool results show
+    # when a worker imports the LLM gateway (LiteLLM, ~5 s of CPU): "background" once it answers pings (on a
+    # thread, beside its first tasks), "before_ready" before it answers, "off" in the first task that needs it
+    gateway_warmup: Literal["background", "before_ready", "off"] = "background"
     embedding_model: str = LOCAL_EMBEDDING_MODEL
     embedding_api_base: str = ""
     embedding_api_key: SecretStr = SecretStr("")

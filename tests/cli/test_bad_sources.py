@@ -75,6 +75,29 @@ def test_a_folder_without_chat_db_says_so(tmp_path):
     assert "folder without a chat.db" in line
 
 
+def test_a_source_and_a_backup_at_once_is_one_line_saying_which_to_give(demo, tmp_path):
+    line = _one_line_error(_run("import", "--source", str(demo), "--backup", str(tmp_path / "backup"),
+                                data_dir=tmp_path / "data"), "invalid_request")
+    assert "--source or --backup, not both" in line
+    assert not (tmp_path / "data" / "central.db").exists()
+
+
+def test_an_iphone_backup_folder_is_accepted_as_source(demo, tmp_path):
+    from backend.source.backup import write_fake_backup
+
+    backup = tmp_path / "Backup" / "device"
+    write_fake_backup(backup, sms_db=demo / "chat.db", addressbook_db=None)
+    result = _run("import", "--source", str(backup), data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    with closing(sqlite3.connect(demo / "chat.db")) as source:
+        expected = source.execute("SELECT count(*) FROM message WHERE coalesce(associated_message_type, 0) "
+                                  "NOT BETWEEN 2000 AND 3999").fetchone()[0]  # tapbacks are reactions
+    assert summary["source"].startswith(str(backup)) and summary["max_source_rowid"] > 0
+    with closing(sqlite3.connect(tmp_path / "data" / "central.db")) as mirror:
+        assert mirror.execute("SELECT count(*) FROM messages").fetchone()[0] == expected
+
+
 def test_damaged_pages_mid_file_are_reported_as_damage(demo, tmp_path):
     copy = tmp_path / "damaged"
     shutil.copytree(demo, copy)
@@ -151,3 +174,29 @@ def _as_nobody(args: list[str], data_dir: Path, monkeypatch: pytest.MonkeyPatch,
     lines = [line for line in err.splitlines() if line.startswith("error [")]
     assert len(lines) == 1, err
     return lines[0]
+
+
+def _write_not_a_database(path: Path, kind: str) -> None:
+    if kind == "text":
+        path.write_text("hello, this is not a database\n" * 200)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "random":
+        path.write_bytes(bytes((n * 131 + 7) % 256 for n in range(8192)))
+    else:  # an SQLite database of something else
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("CREATE TABLE notes (body TEXT)")
+            conn.commit()
+
+
+@pytest.mark.parametrize(("kind", "says"), [("text", "not an SQLite database"), ("empty", "not an SQLite database"),
+                                            ("random", "not an SQLite database"),
+                                            ("other_sqlite", "not a Messages database")])
+def test_a_file_that_is_not_a_messages_database_says_so_in_one_line(tmp_path, kind, says):
+    source = tmp_path / "chat.db"
+    _write_not_a_database(source, kind)
+    result = _run("import", "--source", str(source), data_dir=tmp_path / "data")
+    line = _one_line_error(result, "source_database_corrupt")
+    assert says in line and str(source) in line
+    assert not (tmp_path / "data" / "central.db").exists() or sqlite3.connect(
+        tmp_path / "data" / "central.db").execute("SELECT count(*) FROM messages").fetchone()[0] == 0

@@ -16,14 +16,26 @@ from backend.source.attributed_body import (
     decode_attributed_body,
     decode_body_text,
     encode_attributed_body,
+    encode_body,
     fast_body_text,
 )
 from backend.source.keyed_archive import encode_keyed_string
-from backend.source.summary_info import MAX_PART, MAX_SUMMARY_BYTES, decode_summary_info
+from backend.source.summary_info import (
+    MAX_FULL_DECODE_BYTES,
+    MAX_PART,
+    MAX_SUMMARY_BYTES,
+    decode_summary_info,
+    encode_summary_info,
+)
 from backend.source.typedstream import Object, TypedStreamError, TypedStreamReader, TypedStreamWriter
 from backend.source.typedstream.reader import MAX_OBJECTS, MAX_STREAM_BYTES, MAX_VISITS, foundation_value
 from backend.source.typedstream.writer import DICTIONARY_CLASS, encode_int
-from tests.hostile_blobs import body_with_dictionary, over_visit_limit_body, self_referencing_body
+from tests.hostile_blobs import (
+    body_with_dictionary,
+    over_visit_limit_body,
+    self_referencing_body,
+    shared_keyed_archive,
+)
 
 FAST_S = 0.05  # "a few milliseconds", with room for a loaded CI machine
 
@@ -218,3 +230,53 @@ def test_the_visit_budget_grows_with_the_dictionaries_of_a_real_message():
     assert not body.errors
     assert [a.guid for a in body.attachments] == [r.guid for r in refs]
     assert [a.filename for a in body.attachments] == [r.filename for r in refs]
+
+
+def test_a_keyed_archive_of_shared_references_is_flagged_in_milliseconds():
+    blob = shared_keyed_archive()
+    assert len(blob) < 1024
+    body, seconds = _timed(decode_attributed_body, blob)
+    assert body.text is None and "too many references" in body.errors[0] and seconds < FAST_S
+    assert decode_body_text(blob) is None
+
+
+def test_the_keyed_archive_budget_grows_with_its_attribute_dictionaries():
+    count = 150
+    text = "\ufffc" * count
+    runs = [(1, {PART_KEY: n, "__kIMFileTransferGUIDAttributeName": f"at_{n}_GUID",
+                 "__kIMFilenameAttributeName": f"IMG_{n}.HEIC"}) for n in range(count)]
+    body = decode_attributed_body(encode_keyed_string(text, runs))
+    assert not body.errors and body.text == text
+    assert [a.guid for a in body.attachments] == [f"at_{n}_GUID" for n in range(count)]
+
+
+def test_a_summary_of_many_odd_versions_is_bounded_and_plain_versions_are_all_read():
+    odd = encode_body("\ufffc see", attachments=[AttachmentRef("at_0_X", "a.jpg", None)], mutable=False)
+    assert fast_body_text(odd) is None  # only the full decoder reads it
+    blob = plistlib.dumps({"ec": {"0": [{"t": odd, "d": 7e8 + n} for n in range(1000)]}}, fmt=plistlib.FMT_BINARY)
+    info, seconds = _timed(decode_summary_info, blob)
+    versions = info.edited_parts[0]
+    decoded = sum(v.text == "\ufffc see" for v in versions)
+    assert decoded == MAX_FULL_DECODE_BYTES // len(odd) and len(versions) == 1000
+    assert sum("budget of full decodes" in e for e in info.errors) == 1
+    assert seconds < FAST_S
+    plain = encode_summary_info(edits={0: [(f"version {n}", 7e8 + n) for n in range(6)],
+                                       1: [(f"other {n}", 7e8 + n) for n in range(6)]})
+    info = decode_summary_info(plain)
+    assert not info.errors
+    assert [v.text for v in info.edited_parts[0]] == [f"version {n}" for n in range(6)]
+    assert [v.text for v in info.edited_parts[1]] == [f"other {n}" for n in range(6)]
+
+
+def test_the_fuzz_bench_splits_its_iterations_over_processes(testdata_dir):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bench.fuzz import fuzz_in_parallel, load_corpus
+
+    corpus = load_corpus(testdata_dir)
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+        report, peak_kb = fuzz_in_parallel("attributed_body", corpus["attributed_body"], iterations=301, seed=5,
+                                           pool=pool, jobs=2)
+    assert report.calls == 301 and report.unexpected == [] and report.slow == []
+    assert peak_kb > 0

@@ -196,3 +196,11 @@ def test_an_unreadable_configured_database_is_an_error_never_demo_data(shared_di
         chat_db.parent.chmod(0o755)
     assert "Full Disk Access" in unreadable.value.message
     assert not demo_dir().exists()
+
+
+def test_a_source_and_a_backup_together_are_refused(tmp_path, home, monkeypatch):
+    from backend.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as both:
+        choose_source(_settings(monkeypatch), source=_messages(tmp_path / "Messages"), backup=_backup(tmp_path))
+    assert "not both" in both.value.message

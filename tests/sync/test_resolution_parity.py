@@ -169,3 +169,56 @@ def test_live_sync_of_an_iphone_backup_keeps_the_names_from_its_address_book(dem
         assert live[part] == fresh[part], (part, live[part] ^ fresh[part])
     named = {name for _key, name, *_ in live["contacts"] if name and name.endswith(" Person")}
     assert named == {f"Phone{i} Person" for i in range(3)}
+
+
+def _named(db: Path) -> dict[str, str]:
+    """identifier -> the name of the person who holds it, for every message sender that has a name."""
+    with closing(sqlite3.connect(db)) as conn:
+        return dict(conn.execute("""
+            SELECT DISTINCT h.canonical, c.display_name FROM messages m
+            JOIN handles h ON h.contact_id = m.sender_contact_id JOIN contacts c ON c.id = h.contact_id
+            WHERE c.display_name IS NOT NULL AND c.merged_into_id IS NULL"""))
+
+
+def _damage_address_book(book: Path) -> int:
+    stores = sorted(book.rglob("*.abcddb"))
+    for store in stores:
+        store.write_bytes(b"not a database" * 512)
+    return len(stores)
+
+
+def test_an_unreadable_address_book_leaves_the_people_it_named_named(demo_template, tmp_path):
+    """Re-import and a live sync starting up with a damaged address book: nobody the mirror knows by name
+    becomes a bare number, no contact is merged away, and new messages still find their sender."""
+    source = tmp_path / "source"
+    shutil.copytree(demo_template(messages=400, chats=5, contacts=10, seed=33), source)
+    chat_db, book = source / "chat.db", source / "AddressBook"
+    settings = get_settings()
+    import_source(settings, source=chat_db, addressbook_dir=book)
+    before = people_state(settings.central_db_path)
+    named = _named(settings.central_db_path)
+    assert len(named) >= 3  # the demo names most people who write
+
+    assert _damage_address_book(book) >= 1
+    summary = import_source(settings, source=chat_db, addressbook_dir=book)
+    assert summary.mode == "in_place" and any("contacts not imported" in w for w in summary.warnings)
+    assert summary.written["contacts_merged"] == 0
+    assert _named(settings.central_db_path) == named
+    after = people_state(settings.central_db_path)
+    assert {p: after[p] for p in ("contacts", "identifiers", "handles", "chats", "participants")} == {
+        p: before[p] for p in ("contacts", "identifiers", "handles", "chats", "participants")}
+
+    sync = LiveSync(settings, get_engine(settings.central_db_path), source=chat_db, addressbook_dir=book,
+                    hub=MessageHub())  # a new process: it never read this address book
+    with LiveSourceWriter(chat_db, seed=3) as writer:
+        guids = writer.write_burst(6)
+    sync.run_pass()
+    assert _named(settings.central_db_path) == named
+    live = people_state(settings.central_db_path)
+    assert live["contacts"] == before["contacts"] and live["chats"] == before["chats"]
+    with closing(sqlite3.connect(chat_db)) as conn:
+        written = dict(conn.execute(
+            f"SELECT m.guid, h.id FROM message m JOIN handle h ON h.ROWID = m.handle_id "
+            f"WHERE m.is_from_me = 0 AND m.guid IN ({','.join('?' * len(guids))})", guids).fetchall())
+    senders = {guid: key for guid, _chat, key in live["messages"] if guid in written}
+    assert len(senders) == len(written) and all(key is not None for key in senders.values())

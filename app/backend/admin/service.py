@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import redis
-from kombu.exceptions import KombuError
 from sqlalchemy import Engine
 
 from backend.admin.exceptions import BrokerUnavailable, FailedTaskNotFound
@@ -14,8 +13,6 @@ from backend.admin.schemas import FailedTask, FailedTaskList, PurgeResult
 from backend.db.session import run_write, session_scope
 from backend.worker import failures
 from backend.worker import failures_repo as repo
-from backend.worker.celery_app import app as celery_app
-from backend.worker.celery_app import celery_url
 
 PURGE_STATUSES = {
     "resolved": ("resolved",),
@@ -42,6 +39,12 @@ def broker_sender(redis_url: str) -> failures.Sender:
                                 "for the processes it starts) to retry a failed task.")
 
     def send(task_name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        # Celery (and with it every task module) loads with the first retry, not with the API
+        from kombu.exceptions import KombuError  # noqa: PLC0415
+
+        from backend.worker.celery_app import app as celery_app  # noqa: PLC0415
+        from backend.worker.celery_app import celery_url  # noqa: PLC0415
+
         try:
             with celery_app.connection_for_write(celery_url(redis_url)) as connection:
                 # fail fast (one quick retry) rather than hold the HTTP request through kombu's reconnect loop

@@ -93,8 +93,9 @@ def mcp(privacy: str = typer.Option(None, "--privacy", help="full, redacted or a
 def import_(
     source: Path = typer.Option(None, "--source", help="chat.db to import, or a folder holding one, or an iPhone "
                                 "backup folder (default: CHATSTATS_SOURCE_CHAT_DB)"),
-    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: beside the "
-                                     "source, else CHATSTATS_ADDRESSBOOK_DIR)"),
+    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: "
+                                     "CHATSTATS_ADDRESSBOOK_DIR when set, else the one beside the source, else "
+                                     "~/Library/Application Support/AddressBook)"),
     backup: Path = typer.Option(None, "--backup", help="an unencrypted iPhone backup folder (finds sms.db "
                                 "and the address book through Manifest.db)"),
 ) -> None:
@@ -148,9 +149,11 @@ def demo_source(
 @app.command()
 @handle_errors
 def up(
-    source: Path = typer.Option(None, "--source", help="chat.db to mirror (default: CHATSTATS_SOURCE_CHAT_DB)"),
-    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: beside the source, "
-                                     "else CHATSTATS_ADDRESSBOOK_DIR)"),
+    source: Path = typer.Option(None, "--source", help="chat.db to mirror, a folder holding one, or an iPhone "
+                                "backup folder (default: CHATSTATS_SOURCE_CHAT_DB)"),
+    addressbook: Path = typer.Option(None, "--addressbook", help="AddressBook folder (default: "
+                                     "CHATSTATS_ADDRESSBOOK_DIR when set, else the one beside the source, else "
+                                     "~/Library/Application Support/AddressBook)"),
     demo: bool = typer.Option(False, "--demo", help="mirror a demo source generated in the data dir"),
     demo_if_missing: bool = typer.Option(False, "--demo-if-missing", help="demo data when there is no chat.db "
                                          "(an unreadable one is still an error)"),

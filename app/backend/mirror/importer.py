@@ -26,7 +26,7 @@ from backend.db.engine import create_db_engine, dispose_engines, get_engine
 from backend.db.session import fetch_value, session_scope, sqlite_of, write_transaction
 from backend.mirror import repo, state
 from backend.mirror.decode_pool import PendingPreRead
-from backend.mirror.resolution import AddressBooks, Chats, People, resolve
+from backend.mirror.resolution import AddressBooks, Chats, People, people_from_mirror, people_to_resolve, resolve
 from backend.mirror.writer import MirrorWriter, WriteStats
 from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.reader import ChatDbReader
@@ -83,14 +83,15 @@ def import_source(
             warnings.append(f"contacts not imported: {problem}")
             log.warning("contacts not imported: %s", problem)
         progress("contacts", len(contacts), len(contacts))
-        resolved = resolve(contacts, reader.handles(), reader.chats(), reader.chat_handles(),
-                           default_region=settings.default_region)
-        people, chats = resolved.people, resolved.chats
         target = settings.central_db_path
         engine = get_engine(target)
         migrate.upgrade(engine)
         with session_scope(engine) as conn:
             empty = not fetch_value(conn, "SELECT EXISTS (SELECT 1 FROM messages)")
+            people_of_books = people_to_resolve(contacts, problems, lambda: people_from_mirror(conn))
+        resolved = resolve(people_of_books, reader.handles(), reader.chats(), reader.chat_handles(),
+                           default_region=settings.default_region)
+        people, chats = resolved.people, resolved.chats
         total = reader.count_messages()
         if empty:
             stats = _import_into_shadow(settings, reader, people, chats, total, progress)

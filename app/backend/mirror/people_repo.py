@@ -42,6 +42,19 @@ def contact_ids_by_key(conn: Connection) -> dict[str, int]:
     return {key: contact_id for key, contact_id in rows}
 
 
+def list_addressbook_people(conn: Connection) -> list[tuple]:
+    """The people the address books gave the mirror, as it holds them now: (contact_key, display_name,
+    first_name, last_name, nickname, organization, source_keys_json, identifiers_json [[kind, value], ...])."""
+    return [tuple(row) for row in conn.exec_driver_sql("""
+        SELECT c.contact_key, c.display_name, c.first_name, c.last_name, c.nickname, c.organization, c.source_keys,
+               (SELECT json_group_array(json_array(ci.kind, ci.value)) FROM contact_identifiers ci
+                WHERE ci.contact_id = c.id AND ci.from_addressbook = 1) AS identifiers
+        FROM contacts c
+        WHERE c.contact_key LIKE 'ab:%' AND c.merged_into_id IS NULL
+        ORDER BY c.contact_key
+    """).all()]
+
+
 def identifier_owners(conn: Connection) -> dict[str, int]:
     """Canonical identifier -> the contact that holds it now."""
     return dict(conn.exec_driver_sql("SELECT value, contact_id FROM contact_identifiers").all())

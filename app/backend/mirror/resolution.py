@@ -20,9 +20,13 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import Connection
+
+from backend.mirror import people_repo
 from backend.source.addressbook import AddressBookUnreadable
 from backend.source.addressbook.reader import (
     MergedContact,
@@ -272,11 +276,36 @@ class Resolution:
     chats: Chats
 
 
-def resolve(contacts: list[SourceContact], handle_rows: list[tuple], chat_rows: list[tuple],
+def people_to_resolve(contacts: list[SourceContact], problems: list[AddressBookUnreadable],
+                      remembered: Callable[[], list[MergedContact]]) -> list[MergedContact]:
+    """The people of the address books as read; when one of them could not be read, the people they gave
+    last time (`remembered`: people_from_mirror), so that an unreadable book (damaged, no permission, half
+    synced) never turns named people into bare numbers. A book read for the first time has no past."""
+    if problems:
+        known = remembered()
+        if known:
+            return known
+    return merge_contacts(contacts)
+
+
+def people_from_mirror(conn: Connection) -> list[MergedContact]:
+    """The address-book people the mirror holds, as MergedContacts that resolve to the same keys again."""
+    people = []
+    for key, display, first, last, nickname, organization, source_keys, identifiers in (
+            people_repo.list_addressbook_people(conn)):
+        pairs = json.loads(identifiers or "[]")
+        people.append(MergedContact(
+            key=key.removeprefix("ab:"), display_name=display, first_name=first, last_name=last, nickname=nickname,
+            organization=organization, phones=tuple(v for kind, v in pairs if kind == "phone"),
+            emails=tuple(v for kind, v in pairs if kind == "email"), source_keys=tuple(json.loads(source_keys))))
+    return people
+
+
+def resolve(people_of_books: list[MergedContact], handle_rows: list[tuple], chat_rows: list[tuple],
             chat_handle_rows: list[tuple[int, int]], *, default_region: str | None) -> Resolution:
-    """Contacts (from AddressBooks.read) and the source's handles, chats and chat members (rows of the
-    reader's HANDLE_COLUMNS, CHAT_COLUMNS, chat_handle_join) resolved to contact and chat keys."""
-    people = resolve_people(merge_contacts(contacts), handle_rows, default_region=default_region)
+    """The address books' people (people_to_resolve) and the source's handles, chats and chat members (rows
+    of the reader's HANDLE_COLUMNS, CHAT_COLUMNS, chat_handle_join) resolved to contact and chat keys."""
+    people = resolve_people(people_of_books, handle_rows, default_region=default_region)
     key_by_identifier = {value: ident.contact_key for value, ident in people.identifiers.items()}
     for handle in people.handles:
         key_by_identifier.setdefault(handle.identifier, handle.contact_key)

@@ -7,8 +7,9 @@ attribute dictionary, or of an NSArray {"NS.objects": [UID...]}) and "NSAttribut
 (UTF-16 length, attribute index) pair of unsigned varints per run).
 
 Bounded for any input (see DECODERS.md): MAX_ARCHIVE_BYTES of data, at most MAX_ARCHIVE_OBJECTS
-objects, MAX_VISITS UIDs followed per archive, MAX_ARCHIVE_DEPTH nested containers, and a cycle is
-never followed twice. Errors raise `KeyedArchiveError`.
+objects, MAX_VISITS UIDs followed per archive (plus VISITS_PER_ATTRIBUTES per attribute dictionary the
+archive lists, so a message of many runs has room and the work stays linear in the size),
+MAX_ARCHIVE_DEPTH nested containers, and a cycle is never followed twice. Errors raise `KeyedArchiveError`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 SIGNATURE = b"bplist00"
 MAX_ARCHIVE_BYTES = 1 << 20
 MAX_ARCHIVE_OBJECTS = 50_000
-MAX_VISITS = 10_000
+# A followed UID costs ~5 us: 10,000 let a 578-byte archive of arrays that share their items take 50-60 ms.
+MAX_VISITS = 200
+VISITS_PER_ATTRIBUTES = 16
 MAX_ARCHIVE_DEPTH = 20
 MAX_RUNS = 100_000
 
@@ -81,7 +84,9 @@ class _Archive:
             self.visits -= 1
             seen += 1
             if self.visits < 0 or seen > MAX_ARCHIVE_DEPTH:
-                raise KeyedArchiveError(f"keyed archive follows more than {MAX_VISITS} references")
+                raise KeyedArchiveError(f"keyed archive follows too many references (over its budget: MAX_VISITS = "
+                                        f"{MAX_VISITS}, + {VISITS_PER_ATTRIBUTES} per attribute dictionary) "
+                                        f"or a chain of more than {MAX_ARCHIVE_DEPTH}")
             if not 0 <= value.data < len(self.objects):
                 raise KeyedArchiveError(f"reference {value.data} outside $objects ({len(self.objects)})")
             value = self.objects[value.data]
@@ -122,7 +127,11 @@ class _Archive:
 
     def runs(self, string: dict, text: str) -> tuple[tuple[int, dict[str, Any]], ...]:
         info = self.resolve(string.get("NSAttributeInfo"))
-        attributes = self.plain(string.get("NSAttributes"))
+        listed = self.resolve(string.get("NSAttributes"))
+        items = self.resolve(listed.get("NS.objects")) if isinstance(listed, dict) else None
+        if isinstance(items, list):  # room for each dictionary listed (bounded by the archive's size)
+            self.visits += VISITS_PER_ATTRIBUTES * len(items)
+        attributes = self.plain(listed)
         if not isinstance(attributes, list):
             attributes = [attributes] if isinstance(attributes, dict) else []
         attributes = [a if isinstance(a, dict) else {} for a in attributes]

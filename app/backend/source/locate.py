@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from backend.config import Settings, data_dir
+from backend.config import Settings, get_settings
+from backend.errors import InvalidRequest
 from backend.source.errors import SourceDatabaseMissing
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,9 @@ class SourceChoice:
         return self.kind == "demo"
 
 
-def demo_dir() -> Path:
+def demo_dir(settings: Settings | None = None) -> Path:
     """Where the demo source lives: generated there on first use, reused afterwards."""
-    return data_dir() / "demo-source"
+    return (settings or get_settings()).data_dir.expanduser() / "demo-source"
 
 
 def is_backup_folder(path: Path) -> bool:
@@ -74,9 +75,12 @@ def choose_source(settings: Settings, *, source: Path | None = None, addressbook
     (SourceDatabaseMissing, SourceDatabaseUnreadable, BackupUnreadable) with what to do next."""
     from backend.source.chatdb.reader import find_database  # noqa: PLC0415 - the reader is heavier than this rule
 
+    if backup is not None and source is not None:
+        raise InvalidRequest("Give --source or --backup, not both (--source takes a backup folder too).",
+                             source=str(source), backup=str(backup))
     explicit_book = _named_addressbook(settings, addressbook)
     if demo:
-        return _demo_choice(explicit_book, "asked for demo data")
+        return _demo_choice(settings, explicit_book, "asked for demo data")
     candidate = (backup or source or settings.source_chat_db).expanduser()
     given = "--backup" if backup is not None else "--source" if source is not None else "CHATSTATS_SOURCE_CHAT_DB"
     if backup is not None or is_backup_folder(candidate):
@@ -91,9 +95,9 @@ def choose_source(settings: Settings, *, source: Path | None = None, addressbook
     except SourceDatabaseMissing:
         if source is not None or if_missing == "error":
             raise
-        return _demo_choice(explicit_book, f"no Messages database at {candidate}")
-    if _in_demo_dir(chat_db):
-        return _demo_choice(explicit_book, f"{given} is the demo source")
+        return _demo_choice(settings, explicit_book, f"no Messages database at {candidate}")
+    if _in_demo_dir(settings, chat_db):
+        return _demo_choice(settings, explicit_book, f"{given} is the demo source")
     return SourceChoice(chat_db=chat_db, addressbook_dir=explicit_book or addressbook_beside(chat_db, settings),
                         iphone_addressbook=None, kind="messages", origin=chat_db, reason=f"{given} {candidate}")
 
@@ -121,16 +125,18 @@ def ensure_demo_source(choice: SourceChoice, *, messages: int) -> SourceChoice:
     if choice.demo and not choice.chat_db.exists():
         from backend.source.demo.generator import generate_demo_source  # noqa: PLC0415 - only for a missing demo
 
-        log.info("generating a demo source (%d messages) in %s", messages, choice.chat_db.parent)
-        generate_demo_source(choice.chat_db.parent, messages=messages)
+        folder = choice.chat_db.parent
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the data dir: the user's alone
+        log.info("generating a demo source (%d messages) in %s", messages, folder)
+        generate_demo_source(folder, messages=messages)
     return choice
 
 
-def _demo_choice(addressbook: Path | None, reason: str) -> SourceChoice:
-    folder = demo_dir()
+def _demo_choice(settings: Settings, addressbook: Path | None, reason: str) -> SourceChoice:
+    folder = demo_dir(settings)
     return SourceChoice(chat_db=folder / "chat.db", addressbook_dir=addressbook or folder / "AddressBook",
                         iphone_addressbook=None, kind="demo", origin=folder / "chat.db", reason=f"demo data: {reason}")
 
 
-def _in_demo_dir(chat_db: Path) -> bool:
-    return chat_db.expanduser().resolve().parent == demo_dir().expanduser().resolve()
+def _in_demo_dir(settings: Settings, chat_db: Path) -> bool:
+    return chat_db.expanduser().resolve().parent == demo_dir(settings).resolve()

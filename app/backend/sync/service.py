@@ -34,9 +34,10 @@ from backend.events.types import (
 from backend.live.hub import HubEvent, MessageHub
 from backend.mirror import people_repo, repo
 from backend.mirror.importer import attached_source
-from backend.mirror.resolution import AddressBooks, Chats, People, resolve
+from backend.mirror.resolution import AddressBooks, Chats, People, people_from_mirror, people_to_resolve, resolve
 from backend.mirror.state import CURSOR_KEY, DELETED_CURSOR_KEY
 from backend.mirror.writer import MirrorWriter, SourceIdentities
+from backend.source.addressbook.reader import MergedContact
 from backend.source.chatdb import sql as source_sql
 from backend.source.chatdb.reader import ChatDbReader
 
@@ -72,7 +73,7 @@ class LiveSync:
         self.hub = hub
         self._unplaced_since: dict[int, float] = {}
         self._addressbook_signature: tuple | None = None
-        self._contacts: list = []
+        self._people_of_books: list[MergedContact] | None = None  # None: not resolved yet
         self._identities: SourceIdentities | None = None
         self._identity_key: tuple | None = None
         self.passes = 0
@@ -195,7 +196,7 @@ class LiveSync:
 
     def _refresh_contacts(self) -> bool:
         """Re-read Contacts when its files changed; True when they did (first call included). A book that
-        cannot be read now keeps the contacts read before (no merges from a half-read address book)."""
+        cannot be read now keeps the people read before (at start: the mirror's, see people_to_resolve)."""
         if self.addressbooks.folder is None and self.addressbooks.iphone is None:
             return False
         signature = self.addressbooks.signature()
@@ -205,12 +206,16 @@ class LiveSync:
         if problems:
             for problem in problems:
                 log.warning("contacts not synced: %s", problem)
+            if self._people_of_books is None:
+                with session_scope(self.engine) as conn:
+                    self._people_of_books = people_to_resolve(contacts, problems, lambda: people_from_mirror(conn))
             return False
-        self._contacts, self._addressbook_signature = contacts, signature
+        self._people_of_books = people_to_resolve(contacts, problems, list)
+        self._addressbook_signature = signature
         return True
 
     def _resolve(self, handles: list[tuple], chat_rows: list[tuple], chat_handles: list[tuple]) -> tuple[People, Chats]:
-        resolved = resolve(self._contacts, handles, chat_rows, chat_handles,
+        resolved = resolve(self._people_of_books or [], handles, chat_rows, chat_handles,
                            default_region=self.settings.default_region)
         return resolved.people, resolved.chats
 

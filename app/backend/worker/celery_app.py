@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import warnings
 from typing import Any
 
 from celery import Celery
 from celery.exceptions import SecurityWarning
-from celery.signals import celeryd_init, worker_process_init, worker_ready
+from celery.signals import celeryd_init, worker_init, worker_process_init, worker_ready
 from kombu import Queue
 
 from backend.config import get_settings
@@ -98,6 +99,14 @@ def _import_gateway() -> None:
     import backend.llm.gateway  # noqa: F401, PLC0415 - LiteLLM: seconds of CPU, off the ready path
 
 
+@worker_init.connect
+def warm_gateway_before_ready(**_kwargs: Any) -> None:
+    """CHATSTATS_GATEWAY_WARMUP=before_ready: the worker (a prefork worker's parent, whose children inherit
+    the import) loads the gateway before it answers its first ping."""
+    if get_settings().gateway_warmup == "before_ready":
+        _import_gateway()
+
+
 @worker_ready.connect
 def warm_gateway_in_gevent_worker(**_kwargs: Any) -> None:
     """worker-io (gevent) imports the LLM gateway (LiteLLM: ~5 s of CPU) once it is ready, on a native thread of
@@ -109,7 +118,7 @@ def warm_gateway_in_gevent_worker(**_kwargs: Any) -> None:
         from gevent import monkey  # noqa: PLC0415 - only in a gevent worker
     except ImportError:
         return
-    if monkey.is_module_patched("threading"):
+    if monkey.is_module_patched("threading") and get_settings().gateway_warmup == "background":
         import gevent  # noqa: PLC0415
 
         gevent.get_hub().threadpool.spawn(_import_gateway)
@@ -120,4 +129,6 @@ def warm_gateway_in_pool_process(**_kwargs: Any) -> None:
     """A prefork child (worker-db) imports the gateway on a thread of its own: the child reports itself up at
     once (Celery kills a child that takes over worker_proc_alive_timeout), and a task that needs the gateway
     first waits on the import lock rather than importing it a second time."""
+    if get_settings().gateway_warmup != "background" or "backend.llm.gateway" in sys.modules:
+        return
     threading.Thread(target=_import_gateway, name="warm-gateway", daemon=True).start()

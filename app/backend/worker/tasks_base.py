@@ -66,7 +66,8 @@ def backoff_s(retries: int, *, base_s: float, max_s: float) -> float:
 
 
 class ChatStatsTask(Task):
-    """Base of every ChatStats task (`@app.task(name="<domain>.<verb>_<noun>", base=ChatStatsTask)`).
+    """Base of every ChatStats task (`@app.task(name=task_refs.<VERB_NOUN>.name, base=ChatStatsTask)`; the
+    reference in backend.worker.task_refs names it "<domain>.<verb>_<noun>" and types its parameters).
 
     The contract a task keeps:
     - It takes ids and plain JSON values, never rows or objects, and re-reads the state it needs.

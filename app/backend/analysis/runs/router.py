@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +11,6 @@ from pydantic import ValidationError
 from backend.analysis.runs import onboarding
 from backend.analysis.runs import service as runs
 from backend.analysis.runs.schemas import CreatedRun, Estimate, Onboarding, Run, RunList, RunRequest, Scope
-from backend.analysis.runs.tasks import enqueue_start_run
 from backend.errors import InvalidRequest
 from backend.events.bus import redis_client
 
@@ -35,7 +35,7 @@ def create_run(body: RunRequest, request: Request) -> CreatedRun:
     settings = request.app.state.settings
     client = redis_client(settings.redis_url) if settings.redis_url else None
     return runs.create_run(request.app.state.engine, body, model=settings.llm_model, client=client,
-                           enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=settings.redis_url),
+                           enqueue=_enqueuer(settings.redis_url),
                            confirm_jobs_over=settings.analysis_confirm_jobs_over)
 
 
@@ -68,10 +68,21 @@ def accept_onboarding(request: Request) -> CreatedRun:
     settings = request.app.state.settings
     client = redis_client(settings.redis_url) if settings.redis_url else None
     return onboarding.accept(request.app.state.engine, model=settings.llm_model, client=client,
-                             enqueue=lambda run_id: enqueue_start_run(run_id, redis_url=settings.redis_url))
+                             enqueue=_enqueuer(settings.redis_url))
 
 
 @router.post("/onboarding/decline", response_model=Onboarding)
 def decline_onboarding(request: Request) -> Onboarding:
     """Not now: the history stays unanalysed until a run is started (the offer stays in the UI)."""
     return onboarding.decline(request.app.state.engine)
+
+
+def _enqueuer(redis_url: str) -> Callable[[int], None]:
+    """Sends a run's start task; Celery loads with the first run, not with the API."""
+
+    def enqueue(run_id: int) -> None:
+        from backend.analysis.runs.tasks import enqueue_start_run  # noqa: PLC0415
+
+        enqueue_start_run(run_id, redis_url=redis_url)
+
+    return enqueue
