@@ -95,16 +95,29 @@ def _size_pool_for_concurrency(conf: Any = None, options: dict[str, Any] | None 
 app = create_celery()
 
 
+READY_WAIT_S = 120.0  # a pool process warms up after this long even if its worker never said it was ready
+
+
 def _import_gateway() -> None:
     import backend.llm.gateway  # noqa: F401, PLC0415 - LiteLLM: seconds of CPU, off the ready path
+
+
+_worker_ready: Any = None  # a multiprocessing.Event made before a prefork pool forks; set once the worker is ready
 
 
 @worker_init.connect
 def warm_gateway_before_ready(**_kwargs: Any) -> None:
     """CHATSTATS_GATEWAY_WARMUP=before_ready: the worker (a prefork worker's parent, whose children inherit
-    the import) loads the gateway before it answers its first ping."""
-    if get_settings().gateway_warmup == "before_ready":
+    the import) loads the gateway before it answers its first ping. "background": the event the pool
+    processes wait on before they warm up (they are forked after this, before the worker is ready)."""
+    global _worker_ready  # noqa: PLW0603 - one per worker process, shared with the pool processes it forks
+    warmup = get_settings().gateway_warmup
+    if warmup == "before_ready":
         _import_gateway()
+    elif warmup == "background":
+        import multiprocessing  # noqa: PLC0415
+
+        _worker_ready = multiprocessing.Event()
 
 
 @worker_ready.connect
@@ -114,6 +127,8 @@ def warm_gateway_in_gevent_worker(**_kwargs: Any) -> None:
     first model call. Not in a greenlet: that would run before the consumer's first ping and hold the hub;
     a greenlet that needs the gateway meanwhile waits for the import without holding the hub.
     A prefork worker's tasks run in its children: see warm_gateway_in_pool_process."""
+    if _worker_ready is not None:
+        _worker_ready.set()
     try:
         from gevent import monkey  # noqa: PLC0415 - only in a gevent worker
     except ImportError:
@@ -126,9 +141,17 @@ def warm_gateway_in_gevent_worker(**_kwargs: Any) -> None:
 
 @worker_process_init.connect
 def warm_gateway_in_pool_process(**_kwargs: Any) -> None:
-    """A prefork child (worker-db) imports the gateway on a thread of its own: the child reports itself up at
-    once (Celery kills a child that takes over worker_proc_alive_timeout), and a task that needs the gateway
-    first waits on the import lock rather than importing it a second time."""
+    """A prefork child (worker-db) imports the gateway on a thread of its own once its worker is ready: the
+    child reports itself up at once (Celery kills a child that takes over worker_proc_alive_timeout), the
+    import takes no CPU from the other processes' start, and a task that needs the gateway first waits on
+    the import lock rather than importing it a second time."""
     if get_settings().gateway_warmup != "background" or "backend.llm.gateway" in sys.modules:
         return
-    threading.Thread(target=_import_gateway, name="warm-gateway", daemon=True).start()
+    ready = _worker_ready
+
+    def warm() -> None:
+        if ready is not None:
+            ready.wait(READY_WAIT_S)
+        _import_gateway()
+
+    threading.Thread(target=warm, name="warm-gateway", daemon=True).start()
