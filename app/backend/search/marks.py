@@ -21,6 +21,9 @@ _SKIN_TONES = frozenset(chr(c) for c in range(0x1F3FB, 0x1F400))
 _SELECTORS = frozenset(chr(c) for c in range(0xFE00, 0xFE10))
 _TAGS = frozenset(chr(c) for c in range(0xE0020, 0xE0080))  # subdivision flags (England, Scotland)
 _REGIONAL = frozenset(chr(c) for c in range(0x1F1E6, 0x1F200))
+# Where a cluster may start: anything but the ASCII characters outside So/Sc/Sm (all of ASCII bar $ + < = > | ~).
+# Most message texts have none, and the scan jumps from one to the next instead of testing every character.
+_CANDIDATE = re.compile(r"[^\x00-\x23\x25-\x2a\x2c-\x3b\x3f-\x7b\x7d\x7f]")
 
 
 def _is_base(char: str) -> bool:
@@ -35,13 +38,12 @@ def normalize(cluster: str) -> str:
 def symbol_spans(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, normalized cluster) of each symbol cluster in `text`, offsets in code points."""
     i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if not _is_base(char):
-            i += 1
+    for candidate in _CANDIDATE.finditer(text):
+        start = candidate.start()
+        char = text[start]
+        if start < i or not _is_base(char):
             continue
-        start = i
-        i += 1
+        i = start + 1
         if char in _REGIONAL and i < n and text[i] in _REGIONAL:  # a flag is a pair of regional letters
             i += 1
         while i < n:
