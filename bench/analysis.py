@@ -179,10 +179,12 @@ def imported_data_dir(tmp: Path) -> Path:
     """A data dir with the demo source imported (central.db at head)."""
     data = tmp / "data"
     source, _ = demo_source(*SOURCE)
-    code = ("from backend.config import get_settings; from backend.mirror.importer import import_source; "
+    code = ("from pathlib import Path; from backend.config import get_settings; "
+            "from backend.mirror.importer import import_source; "
             "from backend.db import migrate; from backend.db.engine import get_engine; s = get_settings(); "
             "migrate.upgrade(get_engine(s.central_db_path)); "
-            f"import_source(s, source={str(source / 'chat.db')!r}, addressbook_dir={str(source / 'AddressBook')!r})")
+            f"import_source(s, source=Path({str(source / 'chat.db')!r}), "
+            f"addressbook_dir=Path({str(source / 'AddressBook')!r}))")
     subprocess.run([PYTHON, "-c", code], cwd=tmp, check=True, env=env_for(data, "", 1), capture_output=True)
     return data
 
