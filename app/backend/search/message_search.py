@@ -15,7 +15,9 @@ first when sorted so), flagged `partial` and counted exactly in `partial` (never
 
 from __future__ import annotations
 
+import contextvars
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -49,6 +51,9 @@ W_ALL = 1.0  # messages matching every term: this weight more, by their bm25 ran
 EMBED_QUESTION = True  # the vector side embeds the query as typed (function words kept), not its content words
 WALK_BY_TIME_FROM = 500  # matches from which a time-sorted page walks the messages by time instead of sorting
 PARTIAL_BELOW = 50  # fewer word matches than this: messages holding the words inside longer words follow
+# The vector side (query embedding, FAISS, its SQL) runs on a thread of its own while this one counts and ranks
+# the full-text side: both spend most of their time outside the GIL (ONNX, FAISS, SQLite).
+_VECTOR_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-vector")
 
 
 def checked_sort(value: str) -> Sort:
@@ -188,6 +193,7 @@ def _window(any_match: str, filters: dict[str, Any], total: int) -> int | None:
 
 
 def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any], mode: Mode, *, total: int,
+                    vector: Future[tuple[dict[int, int], list[tuple[int, int]]]] | None = None,
                     ) -> tuple[list[tuple[int, bool]], list[int]]:
     """The fused head of the relevance order, best first, as (message id, matches every term); and the ids in
     it that match every term (the rest of those follow the head in bm25 order).
@@ -210,7 +216,8 @@ def _relevance_head(engine: Engine, parsed: ParsedQuery, filters: dict[str, Any]
                 matched = set(ranked)
     if mode == "fts" or not parsed.text.strip():
         return [(m, m in matched) for m in ranked], [m for m in ranked if m in matched]
-    chunk_rank, related = _vector_side(engine, parsed, filters)
+    with stage("vector.wait"):
+        chunk_rank, related = vector.result() if vector is not None else _vector_side(engine, parsed, filters)
     with stage("fuse"):
         order, matched = _fuse(ranked, matched, chunk_rank, related, vector_only=mode == "vector")
     return [(m, m in matched) for m in order], [m for m in order if m in matched]
@@ -233,6 +240,9 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
     else:
         # symbols or filters alone rank newest first: the same order, paged in SQL
         sort_by = "newest" if sort == "relevance" and not where.get("match") and mode != "vector" else sort
+        vector = None
+        if sort_by == "relevance" and mode != "fts" and parsed.text.strip():  # _relevance_head will want it
+            vector = _VECTOR_SIDE.submit(contextvars.copy_context().run, _vector_side, engine, parsed, where)
         with session_scope(engine) as conn:
             with stage("count"):
                 total = repo.count_matching_messages(conn, filters=where)
@@ -243,7 +253,7 @@ def search_messages(engine: Engine, q: str, *, filters: SearchFilters | None = N
                         conn, filters=where, newest_first=sort_by == "newest", limit=limit, offset=offset,
                         many=total >= WALK_BY_TIME_FROM)]
         if sort_by == "relevance":
-            head, head_matched = _relevance_head(engine, parsed, where, mode, total=total)
+            head, head_matched = _relevance_head(engine, parsed, where, mode, total=total, vector=vector)
             related = sum(1 for _, hit in head if not hit)
             listed = len(head) + (total - len(head_matched) if mode != "vector" else 0)
             page = head[offset:offset + limit]
