@@ -2,6 +2,7 @@
 // the messages behind a figure, and the link to the metric definitions.
 
 import { get } from './api.js';
+import { axes, chartFigure, palette } from './charts.js';
 import { clear, h } from './dom.js';
 import { cleanText, formatDate, formatFull } from './format.js';
 import { href } from './router.js';
@@ -102,4 +103,22 @@ export class DrillDown {
         h('span', { class: 'drill-text' }, cleanText(m.text) || '(no text)'))))) : h('p', { class: 'empty' }, 'No messages.'),
       data.truncated ? h('p', { class: 'muted' }, 'The first 200 are shown.') : null);
   }
+}
+
+// Sent and received messages per day, week or month; a bar opens the messages behind it (within `scope`).
+export function activityChart(stats, drill, { scope = {}, height = 240 } = {}) {
+  const colors = palette();
+  const points = stats.activity.points;
+  return chartFigure(`Messages per ${stats.activity.bucket}`, 'activity', {
+    type: 'bar',
+    data: {
+      labels: points.map((p) => p.bucket),
+      datasets: [
+        { label: 'Sent', data: points.map((p) => p.sent), backgroundColor: colors.sent, role: 'sent', stack: 'm' },
+        { label: 'Received', data: points.map((p) => p.received), backgroundColor: colors.received, role: 'received', stack: 'm' },
+      ],
+    },
+    options: { scales: axes({ day: 'Day', week: 'Week starting', month: 'Month' }[stats.activity.bucket], 'Messages', { stacked: true }) },
+  }, { onPick: (i) => drill.show(`Messages of the ${stats.activity.bucket} of ${points[i].bucket}`,
+    { ...scope, since_ms: points[i].start_ms, until_ms: points[i].end_ms }), height });
 }

@@ -5,7 +5,7 @@ import { axes, chartFigure, destroyCharts, heatmapFigure, palette } from './char
 import { h } from './dom.js';
 import { formatDate } from './format.js';
 import { href } from './router.js';
-import { cards, DrillDown, fill, header, number, peopleTable, percent, periodPicker, section } from './insights-ui.js';
+import { activityChart, cards, DrillDown, fill, header, number, peopleTable, percent, periodPicker, section } from './insights-ui.js';
 
 export class OverviewView {
   constructor(root, { onOpenMessage }) {
@@ -30,20 +30,7 @@ export class OverviewView {
   render(o) {
     destroyCharts(this.root);
     const colors = palette();
-    const points = o.activity.points;
-    const bucketWord = { day: 'Day', week: 'Week starting', month: 'Month' }[o.activity.bucket];
-    const activity = chartFigure(`Messages per ${o.activity.bucket}`, 'activity', {
-      type: 'bar',
-      data: {
-        labels: points.map((p) => p.bucket),
-        datasets: [
-          { label: 'Sent', data: points.map((p) => p.sent), backgroundColor: colors.sent, role: 'sent', stack: 'm' },
-          { label: 'Received', data: points.map((p) => p.received), backgroundColor: colors.received, role: 'received', stack: 'm' },
-        ],
-      },
-      options: { scales: axes(bucketWord, 'Messages', { stacked: true }) },
-    }, { onPick: (i) => this.drill.show(`Messages of the ${o.activity.bucket} of ${points[i].bucket}`,
-      { since_ms: points[i].start_ms, until_ms: points[i].end_ms }), height: 260 });
+    const activity = activityChart(o, this.drill, { height: 260 });
 
     const top = o.top_people.slice(0, 10);
     const people = chartFigure('Top people (one-to-one messages)', 'people', {

@@ -6,24 +6,7 @@ import { axes, chartFigure, destroyCharts, heatmapFigure, palette } from './char
 import { h } from './dom.js';
 import { formatDate } from './format.js';
 import { href } from './router.js';
-import { cards, DrillDown, fill, duration, header, number, percent, periodPicker, section, termList } from './insights-ui.js';
-
-function activityChart(stats, drill, scope) {
-  const colors = palette();
-  const points = stats.activity.points;
-  return chartFigure(`Messages per ${stats.activity.bucket}`, 'activity', {
-    type: 'bar',
-    data: {
-      labels: points.map((p) => p.bucket),
-      datasets: [
-        { label: 'Sent', data: points.map((p) => p.sent), backgroundColor: colors.sent, role: 'sent', stack: 'm' },
-        { label: 'Received', data: points.map((p) => p.received), backgroundColor: colors.received, role: 'received', stack: 'm' },
-      ],
-    },
-    options: { scales: axes({ day: 'Day', week: 'Week starting', month: 'Month' }[stats.activity.bucket], 'Messages', { stacked: true }) },
-  }, { onPick: (i) => drill.show(`Messages of the ${stats.activity.bucket} of ${points[i].bucket}`,
-    { ...scope, since_ms: points[i].start_ms, until_ms: points[i].end_ms }), height: 240 });
-}
+import { activityChart, cards, DrillDown, fill, duration, header, number, percent, periodPicker, section, termList } from './insights-ui.js';
 
 export class ProfileView {
   constructor(root, { onOpenChat, onOpenMessage }) {
@@ -77,7 +60,7 @@ export class ProfileView {
       ]),
       p.first_message_at ? h('p', { class: 'muted' }, `From ${formatDate(p.first_message_at)} to ${formatDate(p.last_message_at)}.`)
         : h('p', { class: 'empty' }, 'No one-to-one messages with them in this period.'),
-      section('Activity', activityChart(p, this.drill, scope)),
+      section('Activity', activityChart(p, this.drill, { scope })),
       this.drill.node,
       h('div', { class: 'two-col' },
         section('When', heatmapFigure('Hour and weekday', p.heatmap, {
@@ -126,7 +109,7 @@ export class ProfileView {
           h('td', {}, m.contact_id != null ? h('a', { href: href('person', m.contact_id) }, m.name) : m.name),
           h('td', {}, number(m.messages)), h('td', {}, percent(m.share)), h('td', {}, number(m.reactions_given)),
           h('td', {}, number(m.reactions_received))))))),
-      section('Activity', activityChart(g, this.drill, scope)),
+      section('Activity', activityChart(g, this.drill, { scope })),
       this.drill.node,
       h('div', { class: 'two-col' },
         section('Who replies to whom', g.replies.length ? h('ol', { class: 'reply-list' }, g.replies.slice(0, 15).map((e) =>
